@@ -1,0 +1,218 @@
+"""The run stream WebSocket (CONTRACT §3): authenticate, then hand the socket to a Subscription."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.auth.identity import User
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from . import protocol
+from .auth import AUTH_RESOURCE, constant_time_match
+from .errors import RunConflict, RunNotFound
+from .handlers import EXTENSION_USER, NebulaAuthMixin
+from .run import Run
+from .stream import Subscription
+
+
+class _SocketSink:
+    """Adapt the handler to the :class:`~nebula_jupyter.stream.FrameSink` the core writes to."""
+
+    def __init__(self, handler: RunStreamHandler) -> None:
+        self._handler = handler
+
+    def send(self, frame: bytes) -> Any:
+        # bytes with binary=False: a text frame whose UTF-8 was encoded once, for all clients.
+        return self._handler.write_message(frame, binary=False)
+
+    def finish(self) -> None:
+        self._handler.close_politely()
+
+
+class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler):  # type: ignore[misc]
+    """``api/nebula/runs/{id}/stream``."""
+
+    _run: Run | None = None
+    _subscription: Subscription | None = None
+    _pump: asyncio.Task[None] | None = None
+    _auth_deadline: asyncio.TimerHandle | None = None
+    _deferred_auth = False
+    _after = 0
+    _tail: int | None = None
+    _window: int | None = None
+
+    @property
+    def max_message_size(self) -> int:
+        """Refuse client frames over 64 KiB (Tornado closes with 1009)."""
+        return protocol.MAX_CLIENT_MESSAGE_BYTES
+
+    # -- handshake -------------------------------------------------------------------------
+
+    @allow_unauthenticated
+    async def get(self, run_id: str) -> None:
+        """Check credentials, the run and the query before upgrading.
+
+        Own check instead of ``@ws_authenticated``: a handshake with no credentials at all is
+        upgraded and must authenticate with its first message (CONTRACT §3).
+        """
+        self._after = self._int_argument("after", 0)
+        self._tail = self._int_argument("tail", None)
+        self._window = self._int_argument("window", None)
+        if self._window == 0:
+            raise web.HTTPError(400, "'window' must be a positive integer.")
+        if self.credentials_presented():
+            if self.current_user is None:
+                raise web.HTTPError(403)
+            if not await self._authorized(self.current_user, "read"):
+                raise web.HTTPError(403)
+            try:
+                self._run = self.manager.get(run_id)
+            except RunNotFound as exc:
+                raise web.HTTPError(404, exc.message) from None
+            if self._after > self._run.record.last_seq:
+                raise web.HTTPError(400, "'after' is beyond the run's last seq.")
+        else:
+            self._deferred_auth = True
+        await ensure_async(super().get(run_id))
+
+    def _int_argument(self, name: str, default: int | None) -> Any:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        if not raw.isdigit() or len(raw) > 18:
+            raise web.HTTPError(400, f"'{name}' must be a non-negative integer.")
+        return int(raw)
+
+    async def _authorized(self, user: Any, action: str) -> bool:
+        return bool(
+            await ensure_async(self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE))
+        )
+
+    def check_origin(self, origin: str | None = None) -> bool:
+        """Allow any origin for the auth-message flow, which carries no ambient credential."""
+        if self._deferred_auth:
+            return True
+        return bool(super().check_origin(origin))
+
+    # -- connection ------------------------------------------------------------------------
+
+    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """Start streaming, or wait for the auth message."""
+        super().open(*args, **kwargs)
+        self.settings["nebula_sockets"].add(self)
+        if self._deferred_auth:
+            timeout = self.settings["nebula_auth_timeout_seconds"]
+            self._auth_deadline = asyncio.get_running_loop().call_later(
+                timeout, self.close, protocol.CLOSE_UNAUTHORIZED, "Authentication timed out."
+            )
+        else:
+            self._subscribe()
+
+    def _subscribe(self) -> None:
+        assert self._run is not None
+        run = self._run
+        after = self._after
+        truncated = None
+        if self._tail is not None and run.feed.last_seq > after:
+            start, skipped = run.feed.reader.tail_start(run.feed.last_seq, self._tail)
+            if start > after:
+                if after:
+                    skipped = run.feed.reader.bytes_between(after, start)
+                truncated = (skipped, start + 1)
+                after = start
+        self._subscription = Subscription(
+            run.feed, _SocketSink(self), after_seq=after, window_bytes=self._window
+        )
+        self._pump = asyncio.get_running_loop().create_task(
+            self._subscription.run(truncated=truncated)
+        )
+        self._pump.add_done_callback(self._pump_done)
+
+    def _pump_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None and not isinstance(exc, WebSocketClosedError):
+            self.log.error("Run stream failed", exc_info=exc)
+            self.close(1011, "Internal error.")
+
+    async def on_message(self, message: str | bytes) -> None:
+        """Handle auth, cancel and ack messages."""
+        try:
+            parsed = protocol.parse_client_message(message)
+        except protocol.BadMessage as exc:
+            if self._deferred_auth and self._subscription is None:
+                self.close(protocol.CLOSE_UNAUTHORIZED, "Authenticate first.")
+            else:
+                self._send_error("bad_message", str(exc))
+            return
+        if self._subscription is None:
+            await self._authenticate(parsed)
+        elif isinstance(parsed, protocol.AckMessage):
+            self._subscription.ack(parsed.seq)
+        elif isinstance(parsed, protocol.CancelMessage):
+            await self._cancel()
+        else:
+            self._send_error("bad_message", "'auth' is only valid as the first message.")
+
+    async def _authenticate(self, message: protocol.ClientMessage) -> None:
+        if self._auth_deadline is not None:
+            self._auth_deadline.cancel()
+        user = self._user_for(message)
+        if user is None or not await self._authorized(user, "read"):
+            self.close(protocol.CLOSE_UNAUTHORIZED, "Authentication failed.")
+            return
+        self.current_user = self._jupyter_current_user = user
+        try:
+            self._run = self.manager.get(self.path_args[0])
+        except RunNotFound:
+            self.close(protocol.CLOSE_NOT_FOUND, "No such run.")
+            return
+        if self._after > self._run.record.last_seq:
+            self._send_error("bad_request", "'after' is beyond the run's last seq.")
+            self.close(1008, "Bad 'after'.")
+            return
+        self._subscribe()
+
+    def _user_for(self, message: protocol.ClientMessage) -> Any:
+        if not isinstance(message, protocol.AuthMessage):
+            return None
+        if self.credentials.verify(message.token):
+            return User(username=EXTENSION_USER)
+        server_token = getattr(self.identity_provider, "token", "") or ""
+        if constant_time_match(message.token, [server_token]):
+            return self.identity_provider.generate_anonymous_user(self)
+        return None
+
+    async def _cancel(self) -> None:
+        if not await self._authorized(self.current_user, "write"):
+            self._send_error("forbidden", "Not authorized to cancel this run.")
+            return
+        assert self._run is not None
+        try:
+            self.manager.cancel(self._run.record.id)
+        except RunConflict as exc:
+            self._send_error("conflict", exc.message)
+
+    def _send_error(self, code: str, message: str) -> None:
+        with contextlib.suppress(WebSocketClosedError):
+            self.write_message(protocol.error_frame(code, message), binary=False)
+
+    def close_politely(self) -> None:
+        """Close after the terminal status: 1001 while the server shuts down, else 1000."""
+        going_away = self.manager.shutting_down
+        self.close(protocol.CLOSE_GOING_AWAY if going_away else protocol.CLOSE_NORMAL)
+
+    def on_close(self) -> None:
+        """Stop the pump and any auth deadline."""
+        self.settings["nebula_sockets"].discard(self)
+        if self._auth_deadline is not None:
+            self._auth_deadline.cancel()
+        if self._pump is not None:
+            self._pump.cancel()
