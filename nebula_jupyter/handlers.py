@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import User
@@ -20,8 +20,18 @@ from .models import RunRequest, Stream
 EXTENSION_USER = "nebula-token"
 
 
-class NebulaAuthMixin(JupyterHandler):  # type: ignore[misc]
-    """Accept the extension's tokens alongside Jupyter's identity; map domain errors."""
+if TYPE_CHECKING:
+    _HandlerBase = JupyterHandler
+else:
+    _HandlerBase = object
+
+
+class NebulaAuthMixin(_HandlerBase):
+    """Accept the extension's tokens alongside Jupyter's identity; map domain errors.
+
+    A plain mixin (not a JupyterHandler subclass) so that it sits before WebSocketMixin in
+    the MRO of the WebSocket handler, as Jupyter's own socket handlers expect.
+    """
 
     auth_resource = AUTH_RESOURCE
 

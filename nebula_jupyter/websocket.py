@@ -9,6 +9,7 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import User
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -35,7 +36,7 @@ class _SocketSink:
         self._handler.close_politely()
 
 
-class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler):  # type: ignore[misc]
+class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
     """``api/nebula/runs/{id}/stream``."""
 
     _run: Run | None = None

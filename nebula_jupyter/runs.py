@@ -1,0 +1,210 @@
+"""The notebook-facing API: ``nj.run(...)``, ``nj.runs()``, ``nj.connect(...)`` and ``Run``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import threading
+import types
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .client import (
+    TERMINAL_STATUSES,
+    Command,
+    Conflict,
+    Event,
+    NebulaClient,
+    NebulaError,
+    RunRecord,
+    StatusEvent,
+)
+
+__all__ = ["Run", "connect", "run", "runs"]
+
+_lock = threading.Lock()
+_default_client: NebulaClient | None = None
+
+
+def connect(
+    url: str | None = None, token: str | None = None, *, timeout_seconds: float = 30.0
+) -> NebulaClient:
+    """Use this server for every later call; without a URL, discover it again."""
+    global _default_client
+    client = NebulaClient(url, token, timeout_seconds=timeout_seconds)
+    with _lock:
+        _default_client = client
+    return client
+
+
+def _client() -> NebulaClient:
+    global _default_client
+    with _lock:
+        if _default_client is None:
+            # Discovery happens on first use so that importing never touches the network.
+            _default_client = NebulaClient()
+        return _default_client
+
+
+def run(
+    command: Command,
+    name: str | None = None,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Run:
+    """Start a run on the server (a list runs directly, a string through /bin/sh)."""
+    client = _client()
+    return Run(client.create(command, name=name, cwd=cwd, env=env), client)
+
+
+def runs(status: str | None = None) -> list[Run]:
+    """Return every run the server knows, newest first (optionally only one status)."""
+    client = _client()
+    return [Run(record, client) for record in client.list(status)]
+
+
+class Run:
+    """A handle on one run; attributes that can change are read fresh from the server."""
+
+    def __init__(self, record: RunRecord, client: NebulaClient | None = None) -> None:
+        """Wrap a run record; use :func:`run` or :meth:`Run.get` rather than this."""
+        self._record = dict(record)
+        self._client = client if client is not None else _client()
+
+    @classmethod
+    def get(cls, run_id: str) -> Run:
+        """Re-attach to an existing run by id."""
+        client = _client()
+        return cls(client.get(run_id), client)
+
+    @property
+    def id(self) -> str:
+        """Return the run's id."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str | None:
+        """Return the label given at creation."""
+        name = self._record.get("name")
+        return None if name is None else str(name)
+
+    @property
+    def record(self) -> RunRecord:
+        """Return the run's full record, refreshed from the server."""
+        self._record = self._client.get(self.id)
+        return dict(self._record)
+
+    @property
+    def status(self) -> str:
+        """Return the current status: queued, running, succeeded, failed or cancelled."""
+        return str(self._fresh()["status"])
+
+    @property
+    def exit_code(self) -> int | None:
+        """Return the process exit code (None while running or when a signal ended it)."""
+        code = self._fresh().get("exit_code")
+        return None if code is None else int(code)
+
+    @property
+    def done(self) -> bool:
+        """Say whether the run has reached a terminal status."""
+        return self._fresh()["status"] in TERMINAL_STATUSES
+
+    def wait(self, timeout: float | None = None) -> Run:
+        """Block until the run ends and return it; raise TimeoutError after ``timeout`` s."""
+        try:
+            self._record = self._client.wait(self.id, timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"run {self.id} did not finish within {timeout:g} s "
+                f"(status: {self._fresh()['status']})"
+            ) from None
+        return self
+
+    def cancel(self) -> Run:
+        """Ask the server to stop the run; does nothing if it already ended."""
+        try:
+            self._record = self._client.cancel(self.id)
+        except Conflict as exc:
+            # Finishing first is not an error for a notebook user; the record says how it ended.
+            self._record = exc.run if exc.run is not None else self._client.get(self.id)
+        return self
+
+    def logs(self, stream: str | None = None) -> str:
+        """Return the output so far as text (both streams in order, or just one)."""
+        return self._client.logs(self.id, stream).decode("utf-8", errors="replace")
+
+    def follow(self, after: int = 0) -> Iterator[Event]:
+        """Yield output and status events until the run ends."""
+        for event in self._client.follow(self.id, after):
+            if isinstance(event, StatusEvent) and event.run:
+                self._record = dict(event.run)
+            yield event
+
+    def __eq__(self, other: object) -> bool:
+        """Compare runs by id and server."""
+        if not isinstance(other, Run):
+            return NotImplemented
+        return (self.id, self._client.url) == (other.id, other._client.url)
+
+    def __hash__(self) -> int:
+        """Hash by id and server, like equality."""
+        return hash((self.id, self._client.url))
+
+    def __repr__(self) -> str:
+        """Show id, name, status and exit code."""
+        record = self._fresh(quiet=True)
+        return (
+            f"Run(id={self.id!r}, name={self.name!r}, status={record.get('status')!r}, "
+            f"exit_code={record.get('exit_code')!r})"
+        )
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]:
+        """Display the run as its live terminal widget, or as text when widgets are missing."""
+        bundle: dict[str, Any] | tuple[dict[str, Any], dict[str, Any]] | None = None
+        try:
+            # Imported here: a plain `import nebula_jupyter` must not pull in the widget stack.
+            widget = importlib.import_module(f"{__package__}.widget").RunTerminal(run_id=self.id)
+            bundle = widget._repr_mimebundle_(include=include, exclude=exclude)
+        except Exception:
+            # No anywidget/ipywidgets (a server-only install) or a broken widget: fall back to text.
+            bundle = None
+        return bundle or {"text/plain": self._text_summary()}
+
+    def _text_summary(self) -> str:
+        record = self._fresh(quiet=True)
+        parts = [f"run {self.id}"]
+        if self.name:
+            parts.append(f"({self.name})")
+        parts.append(str(record.get("status")))
+        if record.get("exit_code") is not None:
+            parts.append(f"exit code {record['exit_code']}")
+        elif record.get("signal"):
+            parts.append(f"signal {record['signal']}")
+        return " ".join(parts)
+
+    def _fresh(self, *, quiet: bool = False) -> RunRecord:
+        # A terminal record never changes again, so only active runs cost a request.
+        if self._record.get("status") not in TERMINAL_STATUSES:
+            try:
+                self._record = self._client.get(self.id)
+            except NebulaError:
+                if not quiet:
+                    raise
+        return self._record
+
+
+class _RunsModule(types.ModuleType):
+    """This module, callable as :func:`runs`."""
+
+    def __call__(self, status: str | None = None) -> list[Run]:
+        """Return every run the server knows, newest first."""
+        return runs(status)
+
+
+# `nebula_jupyter.runs` is both this module and the `runs()` function. Importing the module
+# binds the package attribute to the module, hiding the lazily exported function, so the
+# module itself must answer `nj.runs()`.
+sys.modules[__name__].__class__ = _RunsModule
