@@ -79,6 +79,20 @@ class NebulaAuthMixin(_HandlerBase):
             return
         super()._handle_request_exception(e)
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log unexpected errors without the query string, which may hold a token."""
+        if isinstance(value, web.HTTPError | NebulaError):
+            status = value.status_code
+            message = value.log_message if isinstance(value, web.HTTPError) else value.message
+            self.log.warning(
+                "%d %s %s: %s", status, self.request.method, self.request.path, message or ""
+            )
+            return
+        self.log.error(
+            "Uncaught exception %s %s", self.request.method, self.request.path,
+            exc_info=(typ, value, tb),
+        )
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Write ``{"message": ...}`` and never a traceback."""
         self.set_header("Content-Type", "application/json")

@@ -44,6 +44,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
     _pump: asyncio.Task[None] | None = None
     _auth_deadline: asyncio.TimerHandle | None = None
     _deferred_auth = False
+    _run_id = ""
     _after = 0
     _tail: int | None = None
     _window: int | None = None
@@ -62,6 +63,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
         Own check instead of ``@ws_authenticated``: a handshake with no credentials at all is
         upgraded and must authenticate with its first message (CONTRACT §3).
         """
+        self._run_id = run_id
         self._after = self._int_argument("after", 0)
         self._tail = self._int_argument("tail", None)
         self._window = self._int_argument("window", None)
@@ -171,7 +173,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             return
         self.current_user = self._jupyter_current_user = user
         try:
-            self._run = self.manager.get(self.path_args[0])
+            self._run = self.manager.get(self._run_id)
         except RunNotFound:
             self.close(protocol.CLOSE_NOT_FOUND, "No such run.")
             return

@@ -1,0 +1,267 @@
+// One run's WebSocket stream, kept alive across drops. The bookkeeping that makes resuming exact:
+//   - `lastSeq` is the newest output seq seen; every reconnect asks for `after=lastSeq`, so the
+//     server sends exactly what follows (nothing lost, nothing repeated), and any frame with
+//     seq <= lastSeq is dropped anyway in case a server or proxy replays one.
+//   - `tail=` only until the first socket opens: after that, output has been (or is being)
+//     shown and a second tail would cut a hole in it.
+//   - A terminal status is the last message of a run; after it, and after 4401/4404 or
+//     dispose(), nothing reconnects.
+//   - Flow control (`window=`): acks are cumulative and strictly increasing per socket, and
+//     never below the `after=` that socket started from (the server knows those already).
+
+import { Backoff } from "./backoff";
+import type { StreamParams } from "./api";
+import type { Disposable } from "./disposables";
+import {
+  ackFrame,
+  cancelFrame,
+  CloseCode,
+  isTerminalStatus,
+  parseServerMessage,
+  type ErrorMessage,
+  type OutputMessage,
+  type ServerMessage,
+  type StatusMessage,
+  type TruncatedMessage,
+} from "./protocol";
+
+export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
+
+/** The part of the browser WebSocket we use; tests provide a fake. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: ((event: Event) => void) | null;
+  onmessage: ((event: MessageEvent) => void) | null;
+  onclose: ((event: CloseEvent) => void) | null;
+  onerror: ((event: Event) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+const OPEN = 1;
+const CLOSING = 2;
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const realTimers: Timers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+export interface ConnectionEvents {
+  onState(state: ConnectionState): void;
+  onStatus(message: StatusMessage): void;
+  onOutput(message: OutputMessage): void;
+  onTruncated(message: TruncatedMessage): void;
+  onServerError(message: ErrorMessage): void;
+  /** The stream stopped for good for a reason the user must be told (auth, unknown run). */
+  onFatal(message: string): void;
+}
+
+export interface ConnectionOptions {
+  url(params: StreamParams): string;
+  createSocket(url: string): WebSocketLike;
+  events: ConnectionEvents;
+  /** 0 replays the whole history. */
+  tailBytes: number;
+  windowBytes: number;
+  timers?: Timers;
+  backoff?: Backoff;
+  /** Called when a handshake fails before opening (browsers hide why); resolves to a message
+   * that ends the stream for good, or null to keep retrying. */
+  diagnose?: () => Promise<string | null>;
+}
+
+/** One socket's own state; events from a superseded socket are ignored by identity. */
+interface Attempt {
+  socket: WebSocketLike;
+  after: number;
+  opened: boolean;
+  acked: number;
+}
+
+export const FATAL_UNAUTHORIZED =
+  "Not authorised to follow this run: the server refused this page's credentials.";
+export const FATAL_NOT_FOUND = "This run does not exist on the server (it may have been deleted).";
+
+export class RunConnection implements Disposable {
+  private readonly timers: Timers;
+  private readonly backoff: Backoff;
+  private attempt: Attempt | null = null;
+  private retryTimer: unknown = null;
+  private everOpened = false;
+  private finished = false;
+  private stopped = false;
+  private currentState: ConnectionState = "connecting";
+  private seen = 0;
+
+  constructor(private readonly options: ConnectionOptions) {
+    this.timers = options.timers ?? realTimers;
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  /** The newest output seq seen: the `after=` of the next connection. */
+  get lastSeq(): number {
+    return this.seen;
+  }
+
+  get state(): ConnectionState {
+    return this.currentState;
+  }
+
+  start(): void {
+    if (this.attempt === null && !this.stopped) this.connect();
+  }
+
+  /** Sends a cancel on the open socket; false if there is none (the caller falls back to REST). */
+  sendCancel(): boolean {
+    const socket = this.attempt?.socket;
+    if (socket === undefined || socket.readyState !== OPEN || !this.attempt?.opened) return false;
+    socket.send(cancelFrame());
+    return true;
+  }
+
+  /** Everything up to `seq` has been written to the terminal. */
+  ack(seq: number): void {
+    const attempt = this.attempt;
+    if (attempt === null || !attempt.opened || attempt.socket.readyState !== OPEN) return;
+    if (seq <= Math.max(attempt.after, attempt.acked)) return;
+    attempt.acked = seq;
+    attempt.socket.send(ackFrame(seq));
+  }
+
+  /** Closes the socket with 1000 and cancels any pending reconnect; reports nothing more. */
+  dispose(): void {
+    this.stop(true);
+  }
+
+  private connect(): void {
+    const tail = !this.everOpened && this.options.tailBytes > 0 ? this.options.tailBytes : undefined;
+    const url = this.options.url({ after: this.seen, tail, window: this.options.windowBytes });
+    let socket: WebSocketLike;
+    try {
+      socket = this.options.createSocket(url);
+    } catch (err) {
+      // A URL the browser refuses outright (e.g. ws: from an https page) will never work.
+      this.fail(`Could not open the stream: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    const attempt: Attempt = { socket, after: this.seen, opened: false, acked: 0 };
+    this.attempt = attempt;
+    socket.onopen = () => this.attempt === attempt && this.onOpen(attempt);
+    socket.onmessage = (event) => this.attempt === attempt && this.onFrame(event.data);
+    socket.onclose = (event) => this.attempt === attempt && this.onClose(attempt, event.code);
+    socket.onerror = () => undefined; // always followed by close, which carries what we need
+  }
+
+  private onOpen(attempt: Attempt): void {
+    attempt.opened = true;
+    this.everOpened = true;
+    this.backoff.reset();
+    this.setState("open");
+  }
+
+  private onFrame(frame: unknown): void {
+    const parsed = parseServerMessage(frame);
+    if (!parsed.ok) {
+      console.warn(`nebula: ignoring a bad frame from the server (${parsed.error})`);
+      return;
+    }
+    this.dispatch(parsed.message);
+  }
+
+  private dispatch(message: ServerMessage): void {
+    const events = this.options.events;
+    switch (message.type) {
+      case "stdout":
+      case "stderr":
+        if (message.seq <= this.seen) return; // a repeat: already shown
+        this.seen = message.seq;
+        events.onOutput(message);
+        return;
+      case "truncated":
+        // Output before first_seq is deliberately skipped: resuming must not ask for it again.
+        this.seen = Math.max(this.seen, message.first_seq - 1);
+        events.onTruncated(message);
+        return;
+      case "status":
+        if (isTerminalStatus(message.status)) this.finished = true;
+        events.onStatus(message);
+        return;
+      case "error":
+        events.onServerError(message);
+        return;
+    }
+  }
+
+  private onClose(attempt: Attempt, code: number): void {
+    this.detach(attempt);
+    this.attempt = null;
+    if (this.finished) {
+      this.stop();
+    } else if (code === CloseCode.unauthorized) {
+      this.fail(FATAL_UNAUTHORIZED);
+    } else if (code === CloseCode.notFound) {
+      this.fail(FATAL_NOT_FOUND);
+    } else if (!attempt.opened && this.options.diagnose !== undefined) {
+      this.setState("reconnecting");
+      this.options.diagnose().then(
+        (fatal) => this.afterDiagnosis(fatal),
+        () => this.afterDiagnosis(null),
+      );
+    } else {
+      this.scheduleReconnect();
+    }
+  }
+
+  private afterDiagnosis(fatal: string | null): void {
+    if (this.stopped) return;
+    if (fatal !== null) this.fail(fatal);
+    else this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.setState("reconnecting");
+    const delay = this.backoff.next();
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+
+  private fail(message: string): void {
+    this.stop();
+    this.options.events.onFatal(message);
+  }
+
+  /** Final: no socket, no timer, no reconnect, state "closed". */
+  private stop(silent = false): void {
+    const wasStopped = this.stopped;
+    this.stopped = true;
+    if (this.retryTimer !== null) {
+      this.timers.clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    const attempt = this.attempt;
+    this.attempt = null;
+    if (attempt !== null) {
+      this.detach(attempt);
+      if (attempt.socket.readyState < CLOSING) attempt.socket.close(CloseCode.normal);
+    }
+    if (!wasStopped && !silent) this.setState("closed");
+  }
+
+  private detach(attempt: Attempt): void {
+    const socket = attempt.socket;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.options.events.onState(state);
+  }
+}

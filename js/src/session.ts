@@ -1,0 +1,223 @@
+// One run attached to one view: discovers the server, opens the stream, feeds the terminal and
+// keeps the header in step. The widget makes a new session whenever run_id changes.
+
+import {
+  browserHttpDeps,
+  cancelRun,
+  fetchLogs,
+  logsUrl,
+  lookupRun,
+  streamUrl,
+  type HttpDeps,
+} from "./api";
+import { discoverServer, type PageLike, type ServerConfig } from "./config";
+import { FATAL_NOT_FOUND, RunConnection, type WebSocketLike } from "./connection";
+import { DisposableStore, toDisposable, type Disposable } from "./disposables";
+import { defaultFrameScheduler, OutputBatcher, type FrameScheduler, type TerminalSink } from "./output";
+import { isTerminalStatus, type RunRecord, type StatusMessage } from "./protocol";
+import type { ShownStatus } from "./status";
+import { RunView } from "./view";
+
+/** Bytes the server may have in flight to us before it waits for an ack (CONTRACT §3 window). */
+export const FLOW_WINDOW_BYTES = 4 * 1024 * 1024;
+/** A click that gets no confirmation (socket dropped mid-send, say) re-enables the button. */
+const CANCEL_PENDING_TIMEOUT_MS = 10_000;
+
+export interface SessionOptions {
+  runId: string;
+  baseUrl: string;
+  tailBytes: number;
+  heightPx: number;
+  fontSizePx: number;
+  showCancel: boolean;
+}
+
+export interface TerminalLike extends TerminalSink, Disposable {
+  setFontSize(px: number): void;
+}
+
+export interface SessionDeps {
+  page: PageLike;
+  http: HttpDeps;
+  createSocket(url: string): WebSocketLike;
+  createTerminal(container: HTMLElement, fontSizePx: number): TerminalLike;
+  frames: FrameScheduler;
+}
+
+export function browserSessionDeps(createTerminal: SessionDeps["createTerminal"]): SessionDeps {
+  return {
+    page: window,
+    http: browserHttpDeps(),
+    createSocket: (url) => new WebSocket(url),
+    createTerminal,
+    frames: defaultFrameScheduler(),
+  };
+}
+
+export class RunSession implements Disposable {
+  private readonly store = new DisposableStore();
+  private readonly view: RunView;
+  private terminal: TerminalLike | null = null;
+  private status: ShownStatus = "unknown";
+  private run: RunRecord | null = null;
+  private cancelRequested = false;
+  private cancelPending: ReturnType<typeof setTimeout> | null = null;
+  private bytesWritten = 0;
+
+  constructor(parent: HTMLElement, private readonly options: SessionOptions, private readonly deps: SessionDeps) {
+    this.view = new RunView(parent, options.runId);
+    this.store.add(toDisposable(() => this.view.remove()));
+    this.store.add(toDisposable(() => this.clearCancelPending()));
+    this.setHeight(options.heightPx);
+    this.setShowCancel(options.showCancel);
+
+    if (options.runId === "") {
+      this.view.setConnection("closed");
+      this.view.showMessage("No run to show: run_id is empty.", "info");
+      this.view.cancelButton.disabled = true;
+      this.view.hideTerminal();
+      return;
+    }
+    const server = discoverServer(deps.page, options.baseUrl);
+    if (server.kind === "unavailable") {
+      this.view.setConnection("unavailable");
+      this.view.showMessage(server.message, "info");
+      this.view.cancelButton.disabled = true;
+      this.view.hideTerminal();
+      return;
+    }
+    this.attach(server);
+  }
+
+  setHeight(px: number): void {
+    this.view.setHeight(px);
+  }
+
+  setShowCancel(show: boolean): void {
+    this.view.setShowCancel(show);
+  }
+
+  setFontSize(px: number): void {
+    this.terminal?.setFontSize(px);
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+
+  private attach(server: ServerConfig): void {
+    const { runId } = this.options;
+    const terminal = this.store.add(this.deps.createTerminal(this.view.terminalContainer, this.options.fontSizePx));
+    this.terminal = terminal;
+
+    // Declared before the batcher so its write callbacks can ack; the batcher is disposed
+    // after the connection (reverse order), and a disposed connection ignores acks anyway.
+    let connection: RunConnection | null = null;
+    const batcher = this.store.add(
+      new OutputBatcher(terminal, this.deps.frames, (seq, chars) => {
+        connection?.ack(seq);
+        this.bytesWritten += chars;
+        this.view.setBytesWritten(this.bytesWritten);
+      }),
+    );
+    connection = this.store.add(
+      new RunConnection({
+        url: (params) => streamUrl(server, runId, params),
+        createSocket: this.deps.createSocket,
+        tailBytes: this.options.tailBytes,
+        windowBytes: FLOW_WINDOW_BYTES,
+        diagnose: () => this.diagnose(server),
+        events: {
+          onState: (state) => this.view.setConnection(state),
+          onStatus: (message) => {
+            this.onStatus(message);
+            if (isTerminalStatus(message.status)) batcher.flush();
+          },
+          onOutput: (message) => batcher.push(message),
+          onTruncated: (message) =>
+            this.view.showTruncated(message.skipped_bytes, message.first_seq, logsUrl(server, runId), `${runId}.log`),
+          onServerError: (message) => {
+            // "conflict" answers a cancel of a run that already ended: its final status follows.
+            if (message.code === "conflict") this.clearCancelPending();
+            else this.view.showMessage(`Server: ${message.message || message.code}`);
+            this.render();
+          },
+          onFatal: (message) => this.view.showMessage(message),
+        },
+      }),
+    );
+    const stream = connection;
+    this.store.listen(this.view.cancelButton, "click", () => this.cancel(server, stream));
+    this.store.listen(this.view.downloadLink, "click", (event) => {
+      event.preventDefault();
+      void this.download(server);
+    });
+    stream.start();
+  }
+
+  private onStatus(message: StatusMessage): void {
+    this.status = message.status;
+    this.run = message.run;
+    if (message.run.cancel_requested || isTerminalStatus(message.status)) {
+      this.cancelRequested = message.run.cancel_requested;
+      this.clearCancelPending();
+    }
+    if (isTerminalStatus(message.status) && message.run.error) this.view.showMessage(message.run.error);
+    this.render();
+  }
+
+  private render(): void {
+    this.view.setStatus(this.status, this.run, this.cancelRequested, this.cancelPending !== null);
+  }
+
+  private cancel(server: ServerConfig, connection: RunConnection): void {
+    if (this.cancelPending !== null || this.cancelRequested) return;
+    this.cancelPending = setTimeout(() => {
+      this.cancelPending = null;
+      this.render();
+    }, CANCEL_PENDING_TIMEOUT_MS);
+    this.render();
+    if (connection.sendCancel()) return; // confirmed by the status broadcast
+    void cancelRun(server, this.options.runId, this.deps.http).then((result) => {
+      if (this.store.isDisposed) return;
+      if (result.ok) {
+        this.cancelRequested = result.run.cancel_requested;
+      } else if (result.status !== 409) {
+        this.view.showMessage(`Cancel failed: ${result.message}`);
+      }
+      this.clearCancelPending();
+      this.render();
+    });
+  }
+
+  private clearCancelPending(): void {
+    if (this.cancelPending !== null) clearTimeout(this.cancelPending);
+    this.cancelPending = null;
+  }
+
+  /** Browsers report a refused upgrade only as close 1006; the REST record says why. */
+  private async diagnose(server: ServerConfig): Promise<string | null> {
+    const found = await lookupRun(server, this.options.runId, this.deps.http);
+    if (found.kind === "not_found") return FATAL_NOT_FOUND;
+    if (found.kind === "unauthorized") {
+      return `Not authorised to follow this run (HTTP ${found.status}): log in to Jupyter in this browser.`;
+    }
+    return null;
+  }
+
+  private async download(server: ServerConfig): Promise<void> {
+    try {
+      const blob = await fetchLogs(server, this.options.runId, this.deps.http);
+      if (this.store.isDisposed) return;
+      const href = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.href = href;
+      link.download = `${this.options.runId}.log`;
+      link.click();
+      // The click starts the download synchronously enough; revoke once the event loop moves on.
+      setTimeout(() => URL.revokeObjectURL(href), 1_000);
+    } catch (err) {
+      this.view.showMessage(`Could not download the log: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}

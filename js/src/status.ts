@@ -1,0 +1,43 @@
+// How a run's state reads in the header: the badge text and the Cancel button's state. Pure
+// functions of the run record, so they are tested without a DOM.
+
+import { isTerminalStatus, type RunRecord, type RunStatus } from "./protocol";
+
+/** "unknown" until the first status arrives (a finished run's replay comes before its status). */
+export type ShownStatus = RunStatus | "unknown";
+
+const REASON_WORDS: Record<string, string> = {
+  spawn_error: "could not start",
+  server_lost: "server lost",
+  server_shutdown: "server shut down",
+};
+
+/** How a finished run ended: "exit 2", "SIGKILL", "could not start"… or "" while it is live. */
+export function endDetail(run: RunRecord | null): string {
+  if (run === null || !isTerminalStatus(run.status)) return "";
+  if (run.signal) return run.signal;
+  if (run.exit_code !== null) return `exit ${run.exit_code}`;
+  return (run.reason && REASON_WORDS[run.reason]) ?? "";
+}
+
+export function badgeText(status: ShownStatus, run: RunRecord | null): string {
+  if (status === "unknown") return "…";
+  const detail = endDetail(run);
+  return detail === "" ? status : `${status} · ${detail}`;
+}
+
+export interface CancelButtonState {
+  label: string;
+  disabled: boolean;
+  /** "idle" | "pending" (clicked, not yet confirmed) | "requested" (server accepted) | "done" */
+  phase: "idle" | "pending" | "requested" | "done";
+}
+
+export function cancelButtonState(status: ShownStatus, cancelRequested: boolean, pending: boolean): CancelButtonState {
+  if (status !== "unknown" && isTerminalStatus(status)) {
+    return { label: "Cancel", disabled: true, phase: "done" };
+  }
+  if (cancelRequested) return { label: "Cancelling…", disabled: true, phase: "requested" };
+  if (pending) return { label: "Cancelling…", disabled: true, phase: "pending" };
+  return { label: "Cancel", disabled: false, phase: "idle" };
+}
