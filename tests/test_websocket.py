@@ -208,7 +208,7 @@ async def test_window_limits_unacknowledged_bytes(api: Api) -> None:
     while True:
         try:
             raw = await asyncio.wait_for(ws.read_message(), 0.5)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             # Stalled: the server must be waiting for our ack with a full window.
             in_flight = sum(size for _, size in unacked)
             assert unacked, "stalled with nothing in flight"
