@@ -10,6 +10,7 @@ from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default, validate
 
@@ -30,7 +31,7 @@ _ID = r"(?P<run_id>[^/]+)"
 ACTIVITY_INTERVAL_SECONDS = 30
 
 
-class NebulaApp(ExtensionApp):  # type: ignore[misc]
+class NebulaApp(ExtensionApp):
     """Run background jobs from Jupyter and stream their output."""
 
     name = "nebula_jupyter"
@@ -114,6 +115,11 @@ class NebulaApp(ExtensionApp):  # type: ignore[misc]
             raise ValueError("max_concurrent_runs must be at least 1")
         return value
 
+    @property
+    def _server(self) -> ServerApp:
+        assert self.serverapp is not None, "the extension runs inside a Jupyter server"
+        return self.serverapp
+
     def initialize_settings(self) -> None:
         """Open storage, recover stored runs, and publish the manager to the handlers."""
         data_dir = Path(self.data_dir or os.path.join(jupyter_data_dir(), "nebula"))
@@ -122,7 +128,7 @@ class NebulaApp(ExtensionApp):  # type: ignore[misc]
         self.manager = RunManager(
             self.storage,
             ManagerConfig(
-                root_dir=Path(self.serverapp.root_dir),
+                root_dir=Path(self._server.root_dir),
                 env_factory=self._child_env,
                 max_concurrent_runs=self.max_concurrent_runs,
                 max_queued_runs=self.max_queued_runs,
@@ -158,14 +164,14 @@ class NebulaApp(ExtensionApp):  # type: ignore[misc]
 
     def _child_env(self) -> dict[str, str]:
         inherited = dict(os.environ) if self.inherit_env else {}
-        server_token = getattr(self.serverapp.identity_provider, "token", "") or ""
+        server_token = getattr(self._server.identity_provider, "token", "") or ""
         return child_environment(
             inherited, self.child_env, [server_token, *self.credentials.secrets()]
         )
 
     def _on_loop_started(self) -> None:
         # The port is bound once the loop runs, so the URL handed to kernels is the real one.
-        os.environ[KERNEL_URL_ENV] = self.serverapp.connection_url
+        os.environ[KERNEL_URL_ENV] = self._server.connection_url
         os.environ[KERNEL_SECRET_ENV] = self.credentials.kernel_secret
         self._activity.start()
         self._mark_activity()
@@ -174,7 +180,7 @@ class NebulaApp(ExtensionApp):  # type: ignore[misc]
         # Jupyter's idle culling counts every '*_last_activity' setting: active runs keep
         # the server alive even when they print nothing for a long time.
         if self.manager.active_count:
-            self.serverapp.web_app.settings["nebula_last_activity"] = datetime.datetime.now(
+            self._server.web_app.settings["nebula_last_activity"] = datetime.datetime.now(
                 datetime.UTC
             )
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 AUTH_RESOURCE = "nebula"
 KERNEL_URL_ENV = "NEBULA_KERNEL_URL"
-KERNEL_SECRET_ENV = "NEBULA_KERNEL_SECRET"
+KERNEL_SECRET_ENV = "NEBULA_KERNEL_SECRET"  # noqa: S105 - a variable name, not a secret
 
 # Environment variables that carry a credential of this server or of the hub that spawned it;
 # children never see them, whatever their value.

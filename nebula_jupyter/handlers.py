@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ from .auth import AUTH_RESOURCE, ExtensionCredentials, token_from_authorization
 from .errors import InvalidRequest, NebulaError
 from .manager import RunManager
 from .models import RunRequest, Stream
+from .storage import LogReader
 
 EXTENSION_USER = "nebula-token"
 
@@ -89,7 +91,9 @@ class NebulaAuthMixin(_HandlerBase):
             )
             return
         self.log.error(
-            "Uncaught exception %s %s", self.request.method, self.request.path,
+            "Uncaught exception %s %s",
+            self.request.method,
+            self.request.path,
             exc_info=(typ, value, tb),
         )
 
@@ -106,7 +110,7 @@ class NebulaAuthMixin(_HandlerBase):
         self.finish(json.dumps(body))
 
 
-class NebulaAPIHandler(NebulaAuthMixin, APIHandler):  # type: ignore[misc]
+class NebulaAPIHandler(NebulaAuthMixin, APIHandler):
     """Base of the REST handlers."""
 
     def read_json(self) -> object:
@@ -179,6 +183,11 @@ class LogsHandler(NebulaAPIHandler):
 
     BLOCK_BYTES = 1 << 20
 
+    def initialize(self) -> None:
+        """Prepare the disconnect flag."""
+        super().initialize()
+        self._gone = asyncio.Event()
+
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -198,13 +207,28 @@ class LogsHandler(NebulaAPIHandler):
             while True:
                 changed = run.feed.changed()
                 ended = run.record.status.terminal
-                for position, block in run.feed.reader.iter_raw(stream, position, self.BLOCK_BYTES):
-                    self.write(block)
-                    await self.flush()
-                if ended or not follow:
+                position = await self._send_from(run.feed.reader, stream, position)
+                if ended or not follow or not await self._wait_unless_gone(changed):
                     break
-                await self.flush()
-                await changed.wait()
         except StreamClosedError:
             return
         self.finish()
+
+    async def _send_from(self, reader: LogReader, stream: Stream | None, position: int) -> int:
+        for position, block in reader.iter_raw(stream, position, self.BLOCK_BYTES):  # noqa: B007, B020
+            self.write(block)
+            await self.flush()  # one block in memory at a time, however large the log
+        return position
+
+    async def _wait_unless_gone(self, changed: asyncio.Event) -> bool:
+        """Wait for new output; return False if the client went away meanwhile."""
+        waiters = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(self._gone.wait())]
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        return not self._gone.is_set()
+
+    def on_connection_close(self) -> None:
+        """Stop following when the client disconnects."""
+        self._gone.set()
+        super().on_connection_close()

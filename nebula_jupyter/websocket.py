@@ -36,7 +36,7 @@ class _SocketSink:
         self._handler.close_politely()
 
 
-class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
     """``api/nebula/runs/{id}/stream``."""
 
     _run: Run | None = None
@@ -82,7 +82,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
                 raise web.HTTPError(400, "'after' is beyond the run's last seq.")
         else:
             self._deferred_auth = True
-        await ensure_async(super().get(run_id))
+        await super().get(run_id)
 
     def _int_argument(self, name: str, default: int | None) -> Any:
         raw = self.get_query_argument(name, None)
@@ -105,7 +105,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
 
     # -- connection ------------------------------------------------------------------------
 
-    def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def open(self, *args: Any, **kwargs: Any) -> None:
         """Start streaming, or wait for the auth message."""
         super().open(*args, **kwargs)
         self.settings["nebula_sockets"].add(self)

@@ -97,7 +97,9 @@ class Api:
 
         return await wait_for(terminal, timeout)
 
-    async def connect(self, run_id: str, **params: Any) -> tornado.websocket.WebSocketClientConnection:
+    async def connect(
+        self, run_id: str, **params: Any
+    ) -> tornado.websocket.WebSocketClientConnection:
         """Open the run's stream WebSocket with the server token."""
         return await self.ws_fetch(
             "api", "nebula", "runs", run_id, "stream", params={k: str(v) for k, v in params.items()}

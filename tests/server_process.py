@@ -56,18 +56,29 @@ class ServerProcess:
                 "allow_root": True,
             },
             "IdentityProvider": {"token": self.token},
-            "NebulaApp": {"data_dir": str(self.data_dir), "cancel_grace_seconds": 1.0,
-                          "drain_timeout_seconds": 1.0, **nebula},
+            "NebulaApp": {
+                "data_dir": str(self.data_dir),
+                "cancel_grace_seconds": 1.0,
+                "drain_timeout_seconds": 1.0,
+                **nebula,
+            },
         }
         config_path = self.tmp_path / "jupyter_server_config.json"
         config_path.write_text(json.dumps(config))
-        env = dict(os.environ, PYTHONPATH=str(ROOT), JUPYTER_CONFIG_DIR=str(self.tmp_path / "cfg"),
-                   JUPYTER_DATA_DIR=str(self.tmp_path / "jdata"),
-                   JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"))
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            JUPYTER_CONFIG_DIR=str(self.tmp_path / "cfg"),
+            JUPYTER_DATA_DIR=str(self.tmp_path / "jdata"),
+            JUPYTER_RUNTIME_DIR=str(self.tmp_path / "runtime"),
+        )
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", f"--config={config_path}"],
-            stdout=log, stderr=log, env=env, cwd=self.tmp_path,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=self.tmp_path,
         )
         log.close()
 
@@ -88,8 +99,12 @@ class ServerProcess:
 
     async def fetch(self, method: str, path: str, body: object = None) -> Any:
         data = json.dumps(body) if body is not None else ("" if method == "POST" else None)
-        request = HTTPRequest(self.url(path), method=method, body=data,
-                              headers={"Authorization": f"token {self.token}"})
+        request = HTTPRequest(
+            self.url(path),
+            method=method,
+            body=data,
+            headers={"Authorization": f"token {self.token}"},
+        )
         return await tornado.httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
 
     async def json(self, method: str, path: str, body: object = None) -> Any:
@@ -98,8 +113,10 @@ class ServerProcess:
         return json.loads(response.body) if response.body else None
 
     async def connect(self, run_id: str, query: str = "") -> Any:
-        request = HTTPRequest(self.url(f"runs/{run_id}/stream{query}", "ws"),
-                              headers={"Authorization": f"token {self.token}"})
+        request = HTTPRequest(
+            self.url(f"runs/{run_id}/stream{query}", "ws"),
+            headers={"Authorization": f"token {self.token}"},
+        )
         return await tornado.websocket.websocket_connect(request, max_message_size=1 << 30)
 
     async def wait_done(self, run_id: str, timeout: float = 30) -> dict[str, Any]:

@@ -104,9 +104,7 @@ async def test_list_newest_first_and_filter(api: Api) -> None:
     await wait_for(lambda: api.get(second["id"]), 5)
     runs = json.loads((await api.request("GET", "runs")).body)["runs"]
     assert [r["id"] for r in runs][:2] == [second["id"], first["id"]]
-    await wait_for(
-        lambda: _status_is(api, second["id"], "running"), 10
-    )
+    await wait_for(lambda: _status_is(api, second["id"], "running"), 10)
     running = json.loads((await api.request("GET", "runs", params={"status": "running"})).body)
     assert [r["id"] for r in running["runs"]] == [second["id"]]
     await expect_error(api, 400, "GET", "runs", params={"status": "bogus"})
@@ -143,3 +141,40 @@ async def test_cancel_then_conflict_and_delete(api: Api) -> None:
     assert response.code == 204
     await expect_error(api, 404, "GET", "runs", record["id"])
     await expect_error(api, 404, "GET", "runs", record["id"], "logs")
+
+
+async def test_logs_follow_streams_until_the_end(api: Api) -> None:
+    record = await api.create(child("lines", 200, 0.002))
+    chunks: list[bytes] = []
+    response = await api.request(
+        "GET",
+        "runs",
+        record["id"],
+        "logs",
+        params={"follow": "1", "stream": "stdout"},
+        streaming_callback=chunks.append,
+        request_timeout=30,
+    )
+    assert response.code == 200
+    assert b"".join(chunks) == b"".join(f"line {i}\n".encode() for i in range(1, 201))
+    assert (await api.get(record["id"]))["status"] == "succeeded"
+    both = await api.logs(record["id"])
+    assert both.count(b"\n") == 200 + 20  # stdout lines plus every tenth on stderr
+    assert response.headers["Content-Type"] == "application/octet-stream"
+
+
+async def test_logs_rejects_unknown_stream(api: Api) -> None:
+    record = await api.create(["true"])
+    await expect_error(api, 400, "GET", "runs", record["id"], "logs", params={"stream": "both"})
+
+
+async def test_active_runs_mark_server_activity(api: Api, jp_serverapp: Any) -> None:
+    settings = jp_serverapp.web_app.settings
+    settings.pop("nebula_last_activity", None)
+    record = await api.create(child("ignore_term"))
+    extension = next(iter(jp_serverapp.extension_manager.extension_apps["nebula_jupyter"]))
+    extension._mark_activity()
+    assert "nebula_last_activity" in settings
+    assert jp_serverapp.web_app.last_activity() >= settings["nebula_last_activity"]
+    await api.request("POST", "runs", record["id"], "cancel")
+    await api.wait_done(record["id"])

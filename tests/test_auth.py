@@ -47,22 +47,34 @@ class Raw:
         return url, {"Authorization": f"{scheme} {token}".rstrip() if token else ""}
 
     async def rest(
-        self, method: str, path: str, token: str | None = None, placement: str = "query",
-        headers: dict[str, str] | None = None, body: str | None = None,
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        placement: str = "query",
+        headers: dict[str, str] | None = None,
+        body: str | None = None,
     ) -> tornado.httpclient.HTTPResponse:
         url, auth = self.place(self.http + path, token, placement)
         if method == "POST" and body is None:
             body = json.dumps({"command": ["true"]}) if path == "runs" else ""
         request = HTTPRequest(
-            url, method=method, headers={**auth, **(headers or {})}, body=body,
+            url,
+            method=method,
+            headers={**auth, **(headers or {})},
+            body=body,
             follow_redirects=False,
         )
         client = tornado.httpclient.AsyncHTTPClient()
         return await client.fetch(request, raise_error=False)
 
     async def ws_connect(
-        self, run_id: str, token: str | None = None, placement: str = "query",
-        headers: dict[str, str] | None = None, query: str = "",
+        self,
+        run_id: str,
+        token: str | None = None,
+        placement: str = "query",
+        headers: dict[str, str] | None = None,
+        query: str = "",
     ) -> tornado.websocket.WebSocketClientConnection:
         url, auth = self.place(f"{self.ws}runs/{run_id}/stream{query}", token, placement)
         request = HTTPRequest(url, headers={**auth, **(headers or {})})
@@ -85,8 +97,9 @@ def valid_tokens(jp_serverapp: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize(("method", "path"), REST_ROUTES)
 @pytest.mark.parametrize("placement", PLACEMENTS)
-async def test_rest_matrix(raw: Raw, jp_serverapp: Any, method: str, path: str,
-                           placement: str) -> None:
+async def test_rest_matrix(
+    raw: Raw, jp_serverapp: Any, method: str, path: str, placement: str
+) -> None:
     # No credentials at all.
     response = await raw.rest(method, path)
     assert response.code in (401, 403), response.code
@@ -135,8 +148,13 @@ async def test_auth_message_flow(raw: Raw, api: Api, jp_serverapp: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "first", [{"type": "auth", "token": "nope"}, {"type": "auth", "token": ""},
-              {"type": "cancel"}, "not json"]
+    "first",
+    [
+        {"type": "auth", "token": "nope"},
+        {"type": "auth", "token": ""},
+        {"type": "cancel"},
+        "not json",
+    ],
 )
 async def test_auth_message_rejected(raw: Raw, api: Api, first: Any) -> None:
     record = await api.create(["echo", "secret output"])
@@ -183,8 +201,9 @@ async def test_cookie_with_same_and_foreign_origin(raw: Raw, api: Api, jp_server
     ws = await raw.ws_connect(record["id"], headers={"Cookie": cookie, "Origin": raw.origin})
     assert output_text(await read_all(ws)) == "hi\n"
     with pytest.raises(tornado.httpclient.HTTPClientError) as info:
-        await raw.ws_connect(record["id"], headers={"Cookie": cookie,
-                                                    "Origin": "http://evil.example"})
+        await raw.ws_connect(
+            record["id"], headers={"Cookie": cookie, "Origin": "http://evil.example"}
+        )
     assert info.value.code == 403
 
 
@@ -208,7 +227,10 @@ async def test_no_secret_reaches_logs_bodies_or_children(
     secrets = valid_tokens(jp_serverapp)
     code = "import os, json; print(json.dumps(dict(os.environ)))"
     response = await raw.rest(
-        "POST", "runs", CANARY_TOKEN, "query",
+        "POST",
+        "runs",
+        CANARY_TOKEN,
+        "query",
         body=json.dumps({"command": [sys.executable, "-c", code]}),
     )
     assert response.code == 201

@@ -97,8 +97,12 @@ async def test_drain_timeout_when_a_detached_grandchild_holds_the_pipe(api: Api)
 class TestQueue:
     @pytest.fixture
     def nebula_config(self) -> dict[str, Any]:
-        return {"cancel_grace_seconds": 1.0, "drain_timeout_seconds": 1.0,
-                "max_concurrent_runs": 1, "max_queued_runs": 2}
+        return {
+            "cancel_grace_seconds": 1.0,
+            "drain_timeout_seconds": 1.0,
+            "max_concurrent_runs": 1,
+            "max_queued_runs": 2,
+        }
 
     async def test_fifo_queue_queued_cancel_and_429(self, api: Api, tmp_path: Path) -> None:
         marker = tmp_path / "started"

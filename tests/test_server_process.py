@@ -34,8 +34,9 @@ async def read_all(ws: Any) -> list[dict[str, Any]]:
 async def test_restart_keeps_finished_runs_and_exact_logs(server: ServerProcess) -> None:
     await server.start()
     payload = "out:" + (b"caf\xc3\xa9 \xff\x00 end\n" * 1000).hex()
-    record = await server.json("POST", "runs", {"command": child("write_bytes", payload,
-                                                                 "err:6572720a"), "name": "keep"})
+    record = await server.json(
+        "POST", "runs", {"command": child("write_bytes", payload, "err:6572720a"), "name": "keep"}
+    )
     before = await server.wait_done(record["id"])
     logs = (await server.fetch("GET", f"runs/{record['id']}/logs")).body
     assert await server.stop() == 0
@@ -91,8 +92,10 @@ async def test_paused_client_does_not_grow_server_memory(server: ServerProcess) 
     size = 100 * 1024 * 1024
     # Start the run behind a gate so the paused client is connected before any output.
     gate = server.tmp_path / "gate"
-    command = (f"while [ ! -e {gate} ]; do sleep 0.05; done; "
-               f"exec {sys.executable} {child('flood', size)[1]} {size}")
+    command = (
+        f"while [ ! -e {gate} ]; do sleep 0.05; done; "
+        f"exec {sys.executable} {child('flood', size)[1]} {size}"
+    )
     record = await server.json("POST", "runs", {"command": command})
     paused = await server.connect(record["id"])
     assert json.loads(await paused.read_message())["type"] == "status"

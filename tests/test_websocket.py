@@ -68,8 +68,10 @@ async def test_after_resumes_exactly(api: Api) -> None:
         assert_well_formed(part)
 
 
-@pytest.mark.parametrize("params", [{"after": "-1"}, {"after": "x"}, {"tail": "1.5"},
-                                    {"window": "0"}, {"after": "999999"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"after": "-1"}, {"after": "x"}, {"tail": "1.5"}, {"window": "0"}, {"after": "999999"}],
+)
 async def test_invalid_query_is_400_before_upgrade(api: Api, params: dict[str, str]) -> None:
     record = await api.create(["true"])
     await api.wait_done(record["id"])
@@ -109,9 +111,15 @@ async def test_tail_skips_history_and_announces_it(api: Api) -> None:
 async def test_utf8_never_split_and_invalid_bytes_replaced(api: Api) -> None:
     emoji = "😀".encode()
     record = await api.create(
-        child("write_bytes", f"out:{(b'a' + emoji[:2]).hex()}", "sleep:0.2",
-              f"out:{(emoji[2:] + b'b').hex()}", f"err:{b'bad:'.hex()}ff00fe",
-              "sleep:0.1", f"out:{emoji[:1].hex()}")
+        child(
+            "write_bytes",
+            f"out:{(b'a' + emoji[:2]).hex()}",
+            "sleep:0.2",
+            f"out:{(emoji[2:] + b'b').hex()}",
+            f"err:{b'bad:'.hex()}ff00fe",
+            "sleep:0.1",
+            f"out:{emoji[:1].hex()}",
+        )
     )
     await api.wait_done(record["id"])
     messages = await api.stream(record["id"])
