@@ -143,9 +143,12 @@ class LogReader:
     def _entries(self, first_seq: int, last_seq: int) -> list[tuple[int, int, Stream]]:
         if last_seq < first_seq:
             return []
-        with open(self._path("index"), "rb") as index:
-            index.seek((first_seq - 1) * INDEX_ENTRY.size)
-            raw = index.read((last_seq - first_seq + 1) * INDEX_ENTRY.size)
+        try:
+            with open(self._path("index"), "rb") as index:
+                index.seek((first_seq - 1) * INDEX_ENTRY.size)
+                raw = index.read((last_seq - first_seq + 1) * INDEX_ENTRY.size)
+        except FileNotFoundError:  # the run was deleted while someone was reading it
+            return []
         return [
             (offset, length, Stream(stream))
             for offset, length, stream in INDEX_ENTRY.iter_unpack(raw)

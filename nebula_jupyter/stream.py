@@ -187,6 +187,10 @@ class Subscription:
         if self.window_bytes is not None:
             budget = min(budget, max(1, self.window_bytes - self._in_flight))
         chunks = self.feed.reader.read(self.cursor, limit, budget)
+        if not chunks:
+            # The output is gone (the run was deleted): skip ahead instead of spinning.
+            self.cursor = limit
+            return
         for stream, seq, data in _merge_by_stream(chunks):
             await self._wait_for_window(len(data))
             await self._send(

@@ -30,10 +30,18 @@ class _SocketSink:
 
     def send(self, frame: bytes) -> Any:
         # bytes with binary=False: a text frame whose UTF-8 was encoded once, for all clients.
-        return self._handler.write_message(frame, binary=False)
+        flushed = self._handler.write_message(frame, binary=False)
+        flushed.add_done_callback(_consume_error)
+        return flushed
 
     def finish(self) -> None:
         self._handler.close_politely()
+
+
+def _consume_error(future: asyncio.Future[None]) -> None:
+    # Most write futures are never awaited; a client that went away is not worth a log line.
+    if not future.cancelled():
+        future.exception()
 
 
 class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
