@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .runs import Run, connect, run, runs
+    from .api import Run, connect, run, runs
     from .widget import RunTerminal
 
 __all__ = ["Run", "RunTerminal", "__version__", "connect", "run", "runs"]
 
 _LAZY = {
-    "Run": "runs",
-    "connect": "runs",
-    "run": "runs",
-    "runs": "runs",
+    "Run": "api",
+    "connect": "api",
+    "run": "api",
+    "runs": "api",
     "RunTerminal": "widget",
 }
 

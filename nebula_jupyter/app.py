@@ -23,7 +23,7 @@ from .auth import (
 )
 from .handlers import CancelHandler, LogsHandler, RunHandler, RunsHandler
 from .manager import ManagerConfig, RunManager
-from .run import RunTimings
+from .process import RunTimings
 from .storage import Storage
 from .websocket import RunStreamHandler
 

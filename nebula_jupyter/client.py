@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
@@ -98,6 +99,13 @@ def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
+def _enable_keepalive(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux names; other systems keep their defaults
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
 class _ClientBase:
     """Address, timeouts and repr shared by both clients."""
 
@@ -179,8 +187,10 @@ class NebulaClient(_ClientBase):
             if response.status != 200:
                 check(response.status, response.read(), f"GET {path}")
             if follow and connection.sock is not None:
-                # A quiet run may print nothing for hours; only the connect is time-limited.
+                # A quiet run may print nothing for hours, so no read timeout; TCP keepalive
+                # still notices a server that vanished without closing the connection.
                 connection.sock.settimeout(None)
+                _enable_keepalive(connection.sock)
             while chunk := response.read1(65536):
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import InvalidRequest, QueueFull, RunConflict, RunNotFound
 from .models import RUN_ID_PATTERN, EndReason, RunRecord, RunRequest, RunStatus, Stream
-from .run import LaunchSpec, Run, RunTimings
+from .process import LaunchSpec, RunProcess, RunTimings
 from .storage import Storage
 from .stream import OutputFeed
 
@@ -40,8 +40,8 @@ class RunManager:
         self.storage = storage
         self.config = config
         self.shutting_down = False
-        self._runs: dict[str, Run] = {}
-        self._queue: collections.deque[tuple[Run, LaunchSpec]] = collections.deque()
+        self._runs: dict[str, RunProcess] = {}
+        self._queue: collections.deque[tuple[RunProcess, LaunchSpec]] = collections.deque()
         self._active: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -67,7 +67,7 @@ class RunManager:
 
     # -- queries ---------------------------------------------------------------------------
 
-    def get(self, run_id: str) -> Run:
+    def get(self, run_id: str) -> RunProcess:
         """Return a run or raise :class:`RunNotFound`."""
         run = self._runs.get(run_id) if RUN_ID_PATTERN.match(run_id) else None
         if run is None:
@@ -178,9 +178,9 @@ class RunManager:
         label = path.relative_to(root).as_posix()
         return path, "" if label == "." else label
 
-    def _make_run(self, record: RunRecord, *, writer: bool) -> Run:
+    def _make_run(self, record: RunRecord, *, writer: bool) -> RunProcess:
         reader = self.storage.reader(record.id)
-        return Run(
+        return RunProcess(
             record,
             records=self.storage.records,
             writer=self.storage.writer(record.id) if writer else None,
@@ -197,7 +197,7 @@ class RunManager:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _on_run_end(self, run: Run) -> None:
+    def _on_run_end(self, run: RunProcess) -> None:
         self._active.discard(run.record.id)
         if not self.shutting_down:
             self._start_next()

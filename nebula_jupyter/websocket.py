@@ -18,7 +18,7 @@ from . import protocol
 from .auth import AUTH_RESOURCE, constant_time_match
 from .errors import RunConflict, RunNotFound
 from .handlers import EXTENSION_USER, NebulaAuthMixin
-from .run import Run
+from .process import RunProcess
 from .stream import Subscription
 
 
@@ -47,7 +47,7 @@ def _consume_error(future: asyncio.Future[None]) -> None:
 class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, JupyterHandler):
     """``api/nebula/runs/{id}/stream``."""
 
-    _run: Run | None = None
+    _run: RunProcess | None = None
     _subscription: Subscription | None = None
     _pump: asyncio.Task[None] | None = None
     _auth_deadline: asyncio.TimerHandle | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nebula_jupyter.run import _signal_name, utf8_boundary
+from nebula_jupyter.process import _signal_name, utf8_boundary
 
 
 def test_boundary_holds_back_an_incomplete_character() -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
-import types
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -194,17 +192,3 @@ class Run:
                 if not quiet:
                     raise
         return self._record
-
-
-class _RunsModule(types.ModuleType):
-    """This module, callable as :func:`runs`."""
-
-    def __call__(self, status: str | None = None) -> list[Run]:
-        """Return every run the server knows, newest first."""
-        return runs(status)
-
-
-# `nebula_jupyter.runs` is both this module and the `runs()` function. Importing the module
-# binds the package attribute to the module, hiding the lazily exported function, so the
-# module itself must answer `nj.runs()`.
-sys.modules[__name__].__class__ = _RunsModule

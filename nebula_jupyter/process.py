@@ -51,9 +51,9 @@ def utf8_boundary(data: bytes) -> int:
 
 
 class _PipeProtocol(asyncio.SubprocessProtocol):
-    """Forward the child's pipe events to its :class:`Run` without any buffering of ours."""
+    """Forward the child's pipe events to its :class:`RunProcess` without any buffering of ours."""
 
-    def __init__(self, run: Run) -> None:
+    def __init__(self, run: RunProcess) -> None:
         self._run = run
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -71,7 +71,7 @@ class _PipeProtocol(asyncio.SubprocessProtocol):
         self._run._on_exit()
 
 
-class Run:
+class RunProcess:
     """A run's process, output and status; every transition is stored, then announced."""
 
     def __init__(
@@ -82,7 +82,7 @@ class Run:
         writer: LogWriter | None,
         feed: OutputFeed,
         timings: RunTimings,
-        on_end: Callable[[Run], None] = lambda run: None,
+        on_end: Callable[[RunProcess], None] = lambda run: None,
     ) -> None:
         self.record = record
         self.feed = feed
