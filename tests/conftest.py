@@ -114,11 +114,9 @@ class Api:
 async def read_all(ws: tornado.websocket.WebSocketClientConnection) -> list[dict[str, Any]]:
     """Read JSON messages until the socket closes."""
     messages = []
-    while True:
-        raw = await ws.read_message()
-        if raw is None:
-            return messages
+    while (raw := await ws.read_message()) is not None:
         messages.append(json.loads(raw))
+    return messages
 
 
 def output_text(messages: list[dict[str, Any]], stream: str | None = None) -> str:

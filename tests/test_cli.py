@@ -15,6 +15,7 @@ from nebula_jupyter.cli import build_parser, exit_code_for, main
 from nebula_jupyter.client import NebulaClient
 
 from .conftest import child
+from .waiting import wait_for
 
 if TYPE_CHECKING:
     from .client_fixtures import Cli, Server
@@ -193,7 +194,8 @@ async def test_logs_exact_bytes_per_stream(cli: Cli, client: NebulaClient) -> No
 async def test_logs_follow_until_the_end(cli: Cli, client: NebulaClient) -> None:
     run_id = (await asyncio.to_thread(client.create, child("lines", 20, 0.05)))["id"]
     followed = asyncio.create_task(cli.run("logs", "-f", run_id))
-    await asyncio.sleep(0.3)
+    # The follower attaches while the run is still going (20 lines, 50 ms apart).
+    await wait_for(lambda: asyncio.to_thread(lambda: client.logs(run_id)), 10)
     assert (await asyncio.to_thread(client.get, run_id))["status"] == "running"
     result = await asyncio.wait_for(followed, 30)
     assert result.code == 0 and result.stdout == LINES_20

@@ -29,6 +29,7 @@ from nebula_jupyter.client import (
 from nebula_jupyter.follow import FollowState
 
 from .conftest import CANARY_TOKEN, child
+from .waiting import wait_for
 
 if TYPE_CHECKING:
     from .client_fixtures import CuttingProxy, Server
@@ -188,8 +189,7 @@ async def test_extension_token_and_kernel_secret_are_credentials(
     from nebula_jupyter.discovery import KERNEL_SECRET_ENV
 
     # The extension publishes the kernel secret once the loop runs; wait for that tick.
-    await asyncio.sleep(0.05)
-    kernel_secret = os.environ[KERNEL_SECRET_ENV]
+    kernel_secret = await wait_for(lambda: os.environ.get(KERNEL_SECRET_ENV), 5)
     assert kernel_secret != server.token
     for token in (CANARY_TOKEN, kernel_secret):
         other = NebulaClient(server.url, token, timeout_seconds=10)
@@ -300,8 +300,7 @@ async def test_follow_gives_up_when_the_server_stays_away(
             seen.append(event)
 
     task = asyncio.create_task(asyncio.to_thread(follow))
-    while not seen:
-        await asyncio.sleep(0.02)
+    await wait_for(lambda: seen, 10)
     await proxy.stop()
     with pytest.raises(ServerUnavailable, match="could not reconnect"):
         await asyncio.wait_for(task, 20)

@@ -21,6 +21,15 @@ def seqs(messages: list[dict[str, Any]]) -> list[int]:
     return [m["seq"] for m in messages if m["type"] in ("stdout", "stderr")]
 
 
+async def next_of_type(ws: WebSocketClientConnection, kind: str) -> dict[str, Any]:
+    """Skip messages until one of type ``kind`` arrives."""
+    while (raw := await ws.read_message()) is not None:
+        message = json.loads(raw)
+        if message["type"] == kind:
+            return message
+    raise AssertionError(f"socket closed before a {kind!r} message")
+
+
 def assert_well_formed(messages: list[dict[str, Any]]) -> None:
     """Seqs strictly increase; exactly one terminal status, and it is last."""
     numbers = seqs(messages)
@@ -153,8 +162,7 @@ async def test_resume_at_random_points_yields_every_line_once(api: Api) -> None:
     done = False
     while not done:
         ws = await api.connect(record["id"], after=after)
-        budget = rng.randint(1, 40)
-        while True:
+        for _ in range(rng.randint(1, 40)):
             raw = await ws.read_message()
             if raw is None:
                 done = True
@@ -164,10 +172,8 @@ async def test_resume_at_random_points_yields_every_line_once(api: Api) -> None:
                 assert message["seq"] > after
                 received.append(message["data"])
                 after = message["seq"]
-            budget -= 1
-            if budget == 0:
-                ws.close()
-                break
+        else:
+            ws.close()
     lines = "".join(received).splitlines()
     assert lines == [f"line {i}" for i in range(1, 3001)]
 
@@ -195,11 +201,7 @@ async def test_bad_messages_get_errors_and_socket_stays_open(api: Api) -> None:
     await ws.read_message()
     for bad in ("not json", "[1]", json.dumps({"type": "dance"}), json.dumps({"type": "ack"})):
         ws.write_message(bad)
-        while True:
-            message = json.loads(await ws.read_message())
-            if message["type"] == "error":
-                assert message["code"] == "bad_message"
-                break
+        assert (await next_of_type(ws, "error"))["code"] == "bad_message"
     ws.write_message("x" * (65 * 1024))
     await wait_for(lambda: ws.close_code is not None, 5)
     assert ws.close_code == 1009
@@ -213,20 +215,21 @@ async def test_window_limits_unacknowledged_bytes(api: Api) -> None:
     ws = await api.connect(record["id"], window=window)
     received = 0
     unacked: list[tuple[int, int]] = []
-    while True:
-        try:
-            raw = await asyncio.wait_for(ws.read_message(), 0.3)
-        except TimeoutError:
-            # Stalled: the server must be waiting for our ack with a full window.
-            in_flight = sum(size for _, size in unacked)
-            assert unacked, "stalled with nothing in flight"
-            assert in_flight <= window or len(unacked) == 1
-            seq = unacked[-1][0]
-            ws.write_message(json.dumps({"type": "ack", "seq": seq}))
-            unacked.clear()
-            continue
-        if raw is None:
-            break
+
+    async def next_message() -> str | bytes | None:
+        for _ in range(100):
+            try:
+                return await asyncio.wait_for(ws.read_message(), 0.3)
+            except TimeoutError:
+                # Stalled: the server must be waiting for our ack with a full window.
+                assert unacked, "stalled with nothing in flight"
+                in_flight = sum(size for _, size in unacked)
+                assert in_flight <= window or len(unacked) == 1
+                ws.write_message(json.dumps({"type": "ack", "seq": unacked[-1][0]}))
+                unacked.clear()
+        raise AssertionError("no progress")
+
+    while (raw := await next_message()) is not None:
         message = json.loads(raw)
         if message["type"] == "stdout":
             size = len(message["data"].encode())
