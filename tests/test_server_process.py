@@ -111,6 +111,7 @@ async def test_paused_client_does_not_grow_server_memory(server: ServerProcess) 
 
     await wait_for(finished, 120, interval=0.05)
     growth = peak - baseline
+    print(f"paused client, {size >> 20} MiB written: server RSS grew {growth / 2**20:.1f} MiB")
     assert growth < 64 * 1024 * 1024, f"server RSS grew by {growth / 2**20:.1f} MiB"
     # The paused client then catches up from storage and gets every byte.
     messages = await read_all(paused)
