@@ -12,5 +12,5 @@ while written < size:
     piece = block[: size - written]
     view = memoryview(piece)
     while view:
-        view = view[os.write(1, view):]
+        view = view[os.write(1, view) :]
     written += len(piece)
