@@ -41,3 +41,16 @@ export function cancelButtonState(status: ShownStatus, cancelRequested: boolean,
   if (pending) return { label: "Cancelling…", disabled: true, phase: "pending" };
   return { label: "Cancel", disabled: false, phase: "idle" };
 }
+
+/** "812 bytes", "48.0 MB": the exact count stays in the banner's data-skipped-bytes. */
+export function formatBytes(count: number): string {
+  if (count < 1000) return `${count} byte${count === 1 ? "" : "s"}`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = count / 1000;
+  let unit = 0;
+  while (value >= 999.95 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -3,7 +3,7 @@
 // stable on purpose: browser tests and users' CSS select on them.
 
 import type { RunRecord } from "./protocol";
-import { badgeText, cancelButtonState, type ShownStatus } from "./status";
+import { badgeText, cancelButtonState, formatBytes, type ShownStatus } from "./status";
 
 export type ShownConnection = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
 
@@ -108,7 +108,7 @@ export class RunView {
     this.banner.hidden = false;
     this.banner.dataset["skippedBytes"] = String(skippedBytes);
     this.banner.dataset["firstSeq"] = String(firstSeq);
-    this.bannerText.textContent = `Earlier output not shown (${skippedBytes} bytes) — `;
+    this.bannerText.textContent = `Earlier output not shown (${formatBytes(skippedBytes)}) — `;
     this.downloadLink.href = logsHref;
     this.downloadLink.download = fileName;
   }
