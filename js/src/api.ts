@@ -102,6 +102,7 @@ export async function cancelRun(server: ServerConfig, runId: string, deps: HttpD
 export type RunLookup =
   | { kind: "found"; run: RunRecord }
   | { kind: "not_found" }
+  | { kind: "no_extension" }
   | { kind: "unauthorized"; status: number }
   | { kind: "unreachable" };
 
@@ -113,7 +114,15 @@ export async function lookupRun(server: ServerConfig, runId: string, deps: HttpD
       headers: authHeaders(server, deps),
       credentials: "same-origin",
     });
-    if (response.status === 404) return { kind: "not_found" };
+    if (response.status === 404) {
+      // A missing run and a server without the extension both answer 404 here; the runs
+      // collection exists only when the extension is enabled.
+      const list = await deps.fetch(`${server.baseUrl}api/nebula/runs`, {
+        headers: authHeaders(server, deps),
+        credentials: "same-origin",
+      });
+      return list.status === 404 ? { kind: "no_extension" } : { kind: "not_found" };
+    }
     if (response.status === 401 || response.status === 403) {
       return { kind: "unauthorized", status: response.status };
     }

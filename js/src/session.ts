@@ -199,6 +199,9 @@ export class RunSession implements Disposable {
   private async diagnose(server: ServerConfig): Promise<string | null> {
     const found = await lookupRun(server, this.options.runId, this.deps.http);
     if (found.kind === "not_found") return FATAL_NOT_FOUND;
+    if (found.kind === "no_extension") {
+      return "This Jupyter server does not have the nebula_jupyter extension enabled (jupyter server extension enable nebula_jupyter).";
+    }
     if (found.kind === "unauthorized") {
       return `Not authorised to follow this run (HTTP ${found.status}): log in to Jupyter in this browser.`;
     }

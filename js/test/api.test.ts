@@ -69,12 +69,20 @@ describe("REST calls", () => {
   });
 
   it("lookupRun tells unknown runs and refused credentials apart from outages", async () => {
-    expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(404, { message: "x" })).deps)).toEqual({ kind: "not_found" });
+    let calls = 0;
+    const oneMissing = http(() => (calls++ === 0 ? json(404, { message: "x" }) : json(200, { runs: [] })));
+    expect(await lookupRun(COOKIE_SERVER, "r1", oneMissing.deps)).toEqual({ kind: "not_found" });
     expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(403, { message: "x" })).deps)).toEqual({
       kind: "unauthorized",
       status: 403,
     });
     expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(503, {})).deps)).toEqual({ kind: "unreachable" });
+    const missing = http(() => json(404, { message: "x" }));
+    expect(await lookupRun(COOKIE_SERVER, "r1", missing.deps)).toEqual({ kind: "no_extension" });
+    expect(missing.calls.map((call) => call.url)).toEqual([
+      "http://h:8888/base/api/nebula/runs/r1",
+      "http://h:8888/base/api/nebula/runs",
+    ]);
     expect((await lookupRun(COOKIE_SERVER, "r1", http(() => json(200, runRecord())).deps)).kind).toBe("found");
   });
 
