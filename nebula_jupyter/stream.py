@@ -19,7 +19,7 @@ from . import protocol
 from .models import RunRecord, Stream
 from .storage import Chunk, LogReader
 
-RING_BYTES = 1 << 20
+RING_BYTES = 8 << 20
 STORAGE_READ_BYTES = 256 * 1024
 SOCKET_HIGH_WATER_BYTES = 256 * 1024
 
