@@ -1,0 +1,1 @@
+"""nebula_jupyter's benchmark against its peers (issue 5); run ``python -m bench``."""
