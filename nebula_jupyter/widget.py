@@ -22,7 +22,9 @@ class RunTerminal(anywidget.AnyWidget):
     _css = _STATIC / "widget.css"
 
     run_id = traitlets.Unicode("", help="The run to follow.").tag(sync=True)
-    height_px = traitlets.Int(320, help="Terminal height in pixels. Default: 320.").tag(sync=True)
+    height_px = traitlets.Int(
+        320, help="Maximum terminal height in pixels; it grows with the output. Default: 320."
+    ).tag(sync=True)
     tail_bytes = traitlets.Int(
         2_000_000,
         help="Replay at most this many bytes of history on attach; 0 replays all. Default: 2 MB.",

@@ -88,3 +88,32 @@ export function discoverServer(page: PageLike, explicitBaseUrl = ""): ServerDisc
   const token = fromPage !== null && sameOrigin ? fromPage.token : "";
   return { kind: "server", baseUrl: withTrailingSlash(url), token };
 }
+
+export interface ForeignOrigin {
+  /** The server's origin, e.g. "http://other:8888". */
+  server: string;
+  /** The page's origin; null when the page is not http(s) (a VS Code webview, say). */
+  page: string | null;
+}
+
+/** The origins involved when the server is not the page's own (an explicit cross-origin
+ * `base_url`), else null. Such a server gets neither the page's token nor, by Jupyter's
+ * default, its login cookie; and the browser hides why a handshake or a diagnosis request to it
+ * failed. */
+export function foreignOrigin(page: PageLike, server: ServerConfig): ForeignOrigin | null {
+  const serverOrigin = new URL(server.baseUrl).origin;
+  const pageUrl = resolveHttpUrl(page.location.href, page.location.href);
+  if (pageUrl !== null && pageUrl.origin === serverOrigin) return null;
+  return { server: serverOrigin, page: pageUrl?.origin ?? null };
+}
+
+/** Said when the stream to a foreign-origin server never opened after a few attempts. */
+export function foreignOriginMessage(origins: ForeignOrigin, attempts: number): string {
+  const pageOrigin = origins.page === null ? "" : ` (${origins.page})`;
+  return (
+    `Could not connect to ${origins.server} (${attempts} attempts). It is not this page's ` +
+    `server${pageOrigin}: the browser does not send it this page's login, Jupyter refuses ` +
+    "logins from other origins by default, and the browser hides the reason for the failure. " +
+    "Open the notebook from that server, or leave base_url empty to use this page's server."
+  );
+}

@@ -5,7 +5,8 @@
 //   - `tail=` only until the first socket opens: after that, output has been (or is being)
 //     shown and a second tail would cut a hole in it.
 //   - A terminal status is the last message of a run; after it, and after 4401/4404 or
-//     dispose(), nothing reconnects.
+//     dispose(), nothing reconnects. With `giveUp`, neither does a stream whose socket never
+//     opened once in that many attempts (a foreign-origin server: nothing says why).
 //   - Flow control (`window=`): acks are cumulative and strictly increasing per socket, and
 //     never below the `after=` that socket started from (the server knows those already).
 
@@ -73,6 +74,10 @@ export interface ConnectionOptions {
   /** Called when a handshake fails before opening (browsers hide why); resolves to a message
    * that ends the stream for good, or null to keep retrying. */
   diagnose?: () => Promise<string | null>;
+  /** Stop for good, with `message`, once `afterAttempts` handshakes in a row failed and no
+   * socket ever opened. Without it (the page's own server) retries go on: a server that is
+   * restarting comes back. */
+  giveUp?: { afterAttempts: number; message: string };
 }
 
 /** One socket's own state; events from a superseded socket are ignored by identity. */
@@ -93,6 +98,8 @@ export class RunConnection implements Disposable {
   private attempt: Attempt | null = null;
   private retryTimer: unknown = null;
   private everOpened = false;
+  /** Handshakes that failed in a row (reset by an open). */
+  private failedHandshakes = 0;
   private finished = false;
   private stopped = false;
   private currentState: ConnectionState = "connecting";
@@ -160,6 +167,7 @@ export class RunConnection implements Disposable {
   private onOpen(attempt: Attempt): void {
     attempt.opened = true;
     this.everOpened = true;
+    this.failedHandshakes = 0;
     this.backoff.reset();
     this.setState("open");
   }
@@ -206,7 +214,12 @@ export class RunConnection implements Disposable {
       this.fail(FATAL_UNAUTHORIZED);
     } else if (code === CloseCode.notFound) {
       this.fail(FATAL_NOT_FOUND);
-    } else if (!attempt.opened && this.options.diagnose !== undefined) {
+    } else if (!attempt.opened) {
+      this.failedHandshakes += 1;
+      if (this.options.diagnose === undefined) {
+        this.retryOrGiveUp();
+        return;
+      }
       this.setState("reconnecting");
       this.options.diagnose().then(
         (fatal) => this.afterDiagnosis(fatal),
@@ -220,7 +233,17 @@ export class RunConnection implements Disposable {
   private afterDiagnosis(fatal: string | null): void {
     if (this.stopped) return;
     if (fatal !== null) this.fail(fatal);
-    else this.scheduleReconnect();
+    else this.retryOrGiveUp();
+  }
+
+  /** After a failed handshake: the diagnosis (if any) found nothing definite. */
+  private retryOrGiveUp(): void {
+    const giveUp = this.options.giveUp;
+    if (giveUp !== undefined && !this.everOpened && this.failedHandshakes >= giveUp.afterAttempts) {
+      this.fail(giveUp.message);
+    } else {
+      this.scheduleReconnect();
+    }
   }
 
   private scheduleReconnect(): void {

@@ -10,7 +10,7 @@ import {
   streamUrl,
   type HttpDeps,
 } from "./api";
-import { discoverServer, type PageLike, type ServerConfig } from "./config";
+import { discoverServer, foreignOrigin, foreignOriginMessage, type PageLike, type ServerConfig } from "./config";
 import { FATAL_NOT_FOUND, RunConnection, type WebSocketLike } from "./connection";
 import { DisposableStore, toDisposable, type Disposable } from "./disposables";
 import { defaultFrameScheduler, OutputBatcher, type FrameScheduler, type TerminalSink } from "./output";
@@ -22,6 +22,8 @@ import { RunView } from "./view";
 export const FLOW_WINDOW_BYTES = 4 * 1024 * 1024;
 /** A click that gets no confirmation (socket dropped mid-send, say) re-enables the button. */
 const CANCEL_PENDING_TIMEOUT_MS = 10_000;
+/** Handshakes to a foreign-origin server that may fail before the view gives up (~2–4 s). */
+export const FOREIGN_ORIGIN_ATTEMPTS = 4;
 
 export interface SessionOptions {
   runId: string;
@@ -34,13 +36,14 @@ export interface SessionOptions {
 
 export interface TerminalLike extends TerminalSink, Disposable {
   setFontSize(px: number): void;
+  setMaxHeight(px: number): void;
 }
 
 export interface SessionDeps {
   page: PageLike;
   http: HttpDeps;
   createSocket(url: string): WebSocketLike;
-  createTerminal(container: HTMLElement, fontSizePx: number): TerminalLike;
+  createTerminal(container: HTMLElement, fontSizePx: number, maxHeightPx: number): TerminalLike;
   frames: FrameScheduler;
 }
 
@@ -68,13 +71,12 @@ export class RunSession implements Disposable {
     this.view = new RunView(parent, options.runId);
     this.store.add(toDisposable(() => this.view.remove()));
     this.store.add(toDisposable(() => this.clearCancelPending()));
-    this.setHeight(options.heightPx);
     this.setShowCancel(options.showCancel);
 
     if (options.runId === "") {
       this.view.setConnection("closed");
       this.view.showMessage("No run to show: run_id is empty.", "info");
-      this.view.cancelButton.disabled = true;
+      this.view.setDetached();
       this.view.hideTerminal();
       return;
     }
@@ -82,15 +84,16 @@ export class RunSession implements Disposable {
     if (server.kind === "unavailable") {
       this.view.setConnection("unavailable");
       this.view.showMessage(server.message, "info");
-      this.view.cancelButton.disabled = true;
+      this.view.setDetached();
       this.view.hideTerminal();
       return;
     }
     this.attach(server);
   }
 
+  /** The height_px trait: the terminal grows with its output up to this. */
   setHeight(px: number): void {
-    this.view.setHeight(px);
+    this.terminal?.setMaxHeight(px);
   }
 
   setShowCancel(show: boolean): void {
@@ -107,12 +110,15 @@ export class RunSession implements Disposable {
 
   private attach(server: ServerConfig): void {
     const { runId } = this.options;
-    const terminal = this.store.add(this.deps.createTerminal(this.view.terminalContainer, this.options.fontSizePx));
+    const terminal = this.store.add(
+      this.deps.createTerminal(this.view.terminalContainer, this.options.fontSizePx, this.options.heightPx),
+    );
     this.terminal = terminal;
 
     // Declared before the batcher so its write callbacks can ack; the batcher is disposed
     // after the connection (reverse order), and a disposed connection ignores acks anyway.
     let connection: RunConnection | null = null;
+    const foreign = foreignOrigin(this.deps.page, server);
     const batcher = this.store.add(
       new OutputBatcher(terminal, this.deps.frames, (seq, chars) => {
         connection?.ack(seq);
@@ -127,6 +133,12 @@ export class RunSession implements Disposable {
         tailBytes: this.options.tailBytes,
         windowBytes: FLOW_WINDOW_BYTES,
         diagnose: () => this.diagnose(server),
+        // The page's own server may be restarting: retry for ever. A foreign one that never
+        // answered is most likely refusing this page, and the browser will not say so.
+        giveUp:
+          foreign === null
+            ? undefined
+            : { afterAttempts: FOREIGN_ORIGIN_ATTEMPTS, message: foreignOriginMessage(foreign, FOREIGN_ORIGIN_ATTEMPTS) },
         events: {
           onState: (state) => this.view.setConnection(state),
           onStatus: (message) => {
@@ -142,7 +154,10 @@ export class RunSession implements Disposable {
             else this.view.showMessage(`Server: ${message.message || message.code}`);
             this.render();
           },
-          onFatal: (message) => this.view.showMessage(message),
+          onFatal: (message) => {
+            this.view.showMessage(message);
+            this.view.setDetached();
+          },
         },
       }),
     );

@@ -42,6 +42,23 @@ export function cancelButtonState(status: ShownStatus, cancelRequested: boolean,
   return { label: "Cancel", disabled: false, phase: "idle" };
 }
 
+export interface HeaderParts {
+  badge: boolean;
+  cancel: boolean;
+}
+
+/**
+ * Which header parts are shown besides the title. A view is `detached` when it will never hear
+ * from the run: no Jupyter server on the page, no run id, or a stream that stopped for good
+ * (refused, unknown run, unreachable server). If that happened before any status arrived, the
+ * badge could only ever say "…" and Cancel could not reach the run: both are hidden, and the
+ * widget's message says why. A status seen earlier stays on show.
+ */
+export function headerParts(status: ShownStatus, detached: boolean, showCancel: boolean): HeaderParts {
+  const blank = detached && status === "unknown";
+  return { badge: !blank, cancel: showCancel && !blank };
+}
+
 /** "812 bytes", "48.0 MB": the exact count stays in the banner's data-skipped-bytes. */
 export function formatBytes(count: number): string {
   if (count < 1000) return `${count} byte${count === 1 ? "" : "s"}`;

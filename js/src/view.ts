@@ -3,7 +3,7 @@
 // stable on purpose: browser tests and users' CSS select on them.
 
 import type { RunRecord } from "./protocol";
-import { badgeText, cancelButtonState, formatBytes, type ShownStatus } from "./status";
+import { badgeText, cancelButtonState, formatBytes, headerParts, type ShownStatus } from "./status";
 
 export type ShownConnection = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
 
@@ -37,6 +37,9 @@ export class RunView {
   private readonly banner: HTMLDivElement;
   private readonly bannerText: HTMLSpanElement;
   private readonly message: HTMLDivElement;
+  private status: ShownStatus = "unknown";
+  private showCancel = true;
+  private detached = false;
 
   constructor(parent: HTMLElement, runId: string) {
     this.root = element("div", "nebula-run", parent);
@@ -71,6 +74,7 @@ export class RunView {
   }
 
   setStatus(status: ShownStatus, run: RunRecord | null, cancelRequested: boolean, cancelPending: boolean): void {
+    this.status = status;
     this.root.dataset["status"] = status;
     this.badge.dataset["status"] = status;
     this.badge.textContent = badgeText(status, run);
@@ -81,9 +85,10 @@ export class RunView {
     }
     const button = cancelButtonState(status, cancelRequested, cancelPending);
     this.cancelButton.textContent = button.label;
-    this.cancelButton.disabled = button.disabled;
+    this.cancelButton.disabled = button.disabled || this.detached;
     this.cancelButton.dataset["phase"] = button.phase;
     this.cancelButton.setAttribute("aria-busy", String(button.phase === "pending" || button.phase === "requested"));
+    this.applyHeaderParts();
   }
 
   setConnection(state: ShownConnection): void {
@@ -93,11 +98,15 @@ export class RunView {
   }
 
   setShowCancel(show: boolean): void {
-    this.cancelButton.hidden = !show;
+    this.showCancel = show;
+    this.applyHeaderParts();
   }
 
-  setHeight(px: number): void {
-    this.terminalContainer.style.height = `${Math.max(40, px)}px`;
+  /** This view will not hear from the run again (see `headerParts`); Cancel is disabled for good. */
+  setDetached(): void {
+    this.detached = true;
+    this.cancelButton.disabled = true;
+    this.applyHeaderParts();
   }
 
   setBytesWritten(count: number): void {
@@ -121,6 +130,12 @@ export class RunView {
 
   hideTerminal(): void {
     this.terminalContainer.hidden = true;
+  }
+
+  private applyHeaderParts(): void {
+    const parts = headerParts(this.status, this.detached, this.showCancel);
+    this.badge.hidden = !parts.badge;
+    this.cancelButton.hidden = !parts.cancel;
   }
 
   remove(): void {

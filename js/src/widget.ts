@@ -41,7 +41,9 @@ export function readOptions(model: WidgetModel): SessionOptions {
 
 function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
   const store = new DisposableStore();
-  const deps = browserSessionDeps((container, fontSizePx) => new RunTerminal(container, fontSizePx));
+  const deps = browserSessionDeps(
+    (container, fontSizePx, maxHeightPx) => new RunTerminal(container, fontSizePx, maxHeightPx),
+  );
   let session: RunSession | null = null;
 
   // A new run (or server) is a new stream: tear everything down and attach afresh.

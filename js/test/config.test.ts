@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { discoverServer, NO_SERVER_MESSAGE, type PageLike } from "../src/config";
+import {
+  discoverServer,
+  foreignOrigin,
+  foreignOriginMessage,
+  NO_SERVER_MESSAGE,
+  type PageLike,
+  type ServerConfig,
+} from "../src/config";
 
 interface PageSpec {
   href?: string;
@@ -96,5 +103,38 @@ describe("discoverServer", () => {
   it("drops a query or fragment from the base URL", () => {
     const found = discoverServer(page({}), "http://h/base/?x=1#y");
     expect(found.kind === "server" && found.baseUrl).toBe("http://h/base/");
+  });
+});
+
+describe("foreignOrigin", () => {
+  const server = (baseUrl: string): ServerConfig => ({ kind: "server", baseUrl, token: "" });
+
+  it("is null for the page's own server, whatever the path", () => {
+    expect(foreignOrigin(page({}), server("http://localhost:8888/"))).toBeNull();
+    expect(foreignOrigin(page({}), server("http://localhost:8888/user/a%40b/"))).toBeNull();
+  });
+
+  it("names both origins when host, port or scheme differ", () => {
+    for (const other of ["http://elsewhere:8888/", "http://localhost:9999/", "https://localhost:8888/"]) {
+      expect(foreignOrigin(page({}), server(other))).toEqual({
+        server: new URL(other).origin,
+        page: "http://localhost:8888",
+      });
+    }
+  });
+
+  it("a page that is not http(s) has no origin of its own: every server is foreign", () => {
+    const found = foreignOrigin(page({ href: "vscode-webview://abc/index.html" }), server("http://127.0.0.1:8888/"));
+    expect(found).toEqual({ server: "http://127.0.0.1:8888", page: null });
+  });
+
+  it("the give-up message says where, how often, why and what to do", () => {
+    const text = foreignOriginMessage({ server: "http://other:9999", page: "http://localhost:8888" }, 4);
+    expect(text).toMatch(/^Could not connect to http:\/\/other:9999 \(4 attempts\)\./);
+    expect(text).toContain("not this page's server (http://localhost:8888)");
+    expect(text).toContain("leave base_url empty");
+    expect(foreignOriginMessage({ server: "http://other:9999", page: null }, 4)).toContain(
+      "not this page's server: ",
+    );
   });
 });

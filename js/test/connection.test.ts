@@ -308,6 +308,86 @@ describe("when it stops for good", () => {
   });
 });
 
+describe("giving up on a server that never answers (giveUp: a foreign origin)", () => {
+  const giveUp = { afterAttempts: 4, message: "Could not connect to http://other:9999 (4 attempts)." };
+
+  it("stops after that many failed handshakes, with the message and state closed", async () => {
+    const { sockets, timers, seen } = setup({ giveUp });
+    for (let i = 1; i <= 3; i++) {
+      sockets.last.serverClose(1006);
+      expect(seen.fatal).toEqual([]);
+      expect(timers.pending).toHaveLength(1);
+      timers.runAll();
+    }
+    expect(sockets.sockets).toHaveLength(4);
+    sockets.last.serverClose(1006);
+    expect(seen.fatal).toEqual([giveUp.message]);
+    expect(timers.pending).toEqual([]);
+    expect(seen.states).toEqual(["reconnecting", "closed"]);
+    timers.runAll();
+    await settle();
+    expect(sockets.sockets).toHaveLength(4);
+  });
+
+  it("counts attempts after an inconclusive diagnosis too (a cross-origin fetch is blocked)", async () => {
+    let diagnosed = 0;
+    const { sockets, timers, seen } = setup({
+      giveUp,
+      diagnose: async () => {
+        diagnosed += 1;
+        return null; // what a CORS-blocked request resolves to: "unreachable"
+      },
+    });
+    for (let i = 1; i <= 4; i++) {
+      sockets.last.serverClose(1006);
+      await settle();
+      timers.runAll();
+    }
+    expect(diagnosed).toBe(4);
+    expect(sockets.sockets).toHaveLength(4);
+    expect(seen.fatal).toEqual([giveUp.message]);
+  });
+
+  it("a definite diagnosis still wins over the generic message", async () => {
+    const { sockets, seen } = setup({ giveUp, diagnose: async () => FATAL_NOT_FOUND });
+    sockets.last.serverClose(1006);
+    await settle();
+    expect(seen.fatal).toEqual([FATAL_NOT_FOUND]);
+  });
+
+  it("never gives up on a stream that opened once: the server may be restarting", () => {
+    const { sockets, timers, seen } = setup({ giveUp });
+    sockets.last.open();
+    sockets.last.serverClose(1006);
+    for (let i = 0; i < 10; i++) {
+      timers.runAll();
+      sockets.last.serverClose(1006);
+    }
+    expect(seen.fatal).toEqual([]);
+    expect(timers.pending).toHaveLength(1);
+    expect(seen.states.slice(-1)[0]).toBe("reconnecting");
+  });
+
+  it("without giveUp (the page's own server) it retries for ever", () => {
+    const { sockets, timers, seen } = setup();
+    for (let i = 0; i < 12; i++) {
+      sockets.last.serverClose(1006);
+      timers.runAll();
+    }
+    expect(sockets.sockets).toHaveLength(13);
+    expect(seen.fatal).toEqual([]);
+  });
+
+  it("dispose during the attempts reports nothing", () => {
+    const { connection, sockets, timers, seen } = setup({ giveUp });
+    sockets.last.serverClose(1006);
+    connection.dispose();
+    timers.runAll();
+    expect(seen.fatal).toEqual([]);
+    expect(sockets.sockets).toHaveLength(1);
+  });
+});
+
 describe("cancel over the socket", () => {
   it("is sent only on an open socket; otherwise the caller must use REST", () => {
     const { connection, sockets } = setup();

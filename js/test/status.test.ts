@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseRunRecord } from "../src/protocol";
-import { badgeText, cancelButtonState, endDetail } from "../src/status";
+import { badgeText, cancelButtonState, endDetail, headerParts } from "../src/status";
 import { runRecord } from "./fakes";
 
 const record = (overrides: Record<string, unknown>) => parseRunRecord(runRecord(overrides));
@@ -40,5 +40,25 @@ describe("cancel button", () => {
     for (const status of ["succeeded", "failed", "cancelled"] as const) {
       expect(cancelButtonState(status, true, true)).toEqual({ label: "Cancel", disabled: true, phase: "done" });
     }
+  });
+});
+
+describe("header parts", () => {
+  it("a live view shows the badge (even the initial …) and Cancel as the trait says", () => {
+    expect(headerParts("unknown", false, true)).toEqual({ badge: true, cancel: true });
+    expect(headerParts("running", false, true)).toEqual({ badge: true, cancel: true });
+    expect(headerParts("running", false, false)).toEqual({ badge: true, cancel: false });
+    expect(headerParts("succeeded", false, true)).toEqual({ badge: true, cancel: true });
+  });
+
+  it("a view with no server (or no run, or a stream refused before any status) hides both", () => {
+    expect(headerParts("unknown", true, true)).toEqual({ badge: false, cancel: false });
+    // show_cancel turned on later does not bring back a Cancel that cannot reach the run.
+    expect(headerParts("unknown", true, false)).toEqual({ badge: false, cancel: false });
+  });
+
+  it("a status seen before the stream stopped stays on show", () => {
+    expect(headerParts("running", true, true)).toEqual({ badge: true, cancel: true });
+    expect(headerParts("failed", true, false)).toEqual({ badge: true, cancel: false });
   });
 });

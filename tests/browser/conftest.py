@@ -106,8 +106,9 @@ def open_notebook(
     request: pytest.FixtureRequest, chromium: Any, lab: LabServer, artifacts: Path
 ) -> Iterator[OpenNotebook]:
     """Write a notebook with the given code cells (or copy one), open it in a new page and wait
-    for its kernel: ``open_notebook(*cells)`` or ``open_notebook(copy_of=path)``. The kernel is
-    shut down after the test."""
+    for its kernel: ``open_notebook(*cells)`` or ``open_notebook(copy_of=path)``; in Notebook 7's
+    UI instead of JupyterLab's with ``ui="notebook7"``. The kernel is shut down after the
+    test."""
     context = chromium.new_context(viewport={"width": 1280, "height": 1200})
     context.add_init_script(STATE_RECORDER)
     context.set_default_timeout(30_000)
@@ -115,7 +116,7 @@ def open_notebook(
     errors: list[str] = []
     stem = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
 
-    def open_(*cells: str, copy_of: Path | None = None) -> NotebookPage:
+    def open_(*cells: str, copy_of: Path | None = None, ui: str = "lab") -> NotebookPage:
         name = f"{stem}.ipynb" if not opened else f"{stem}_{len(opened)}.ipynb"
         if copy_of is not None:
             shutil.copyfile(copy_of, lab.root_dir / name)
@@ -133,7 +134,7 @@ def open_notebook(
         )
         # JupyterLab may ask "leave the page?" (unsaved changes) on reload: always leave.
         page.on("dialog", lambda dialog: dialog.accept())
-        notebook = NotebookPage(page, lab, name)
+        notebook = NotebookPage(page, lab, name, ui)
         opened.append(notebook)
         return notebook.open()
 

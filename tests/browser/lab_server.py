@@ -186,6 +186,11 @@ class LabServer:
         # `reset` starts from the default layout: the workspace is shared by every test.
         return self.url(f"lab/tree/{quote(name)}?reset&token={self.token}")
 
+    def notebook7_url(self, name: str) -> str:
+        """The same notebook in the Notebook 7 UI (the `notebook` package's server extension,
+        enabled by its own jupyter-config file, serves `<base>tree/` and `<base>notebooks/`)."""
+        return self.url(f"notebooks/{quote(name)}?token={self.token}")
+
     def request(
         self, method: str, path: str, body: object = None, timeout: float = 10.0
     ) -> tuple[int, bytes]:

@@ -1,4 +1,5 @@
-"""Drive a JupyterLab notebook and read the run widgets in it, through the DOM only."""
+"""Drive a notebook in JupyterLab (or Notebook 7) and read the run widgets in it, through the
+DOM only. Both UIs are built from the same notebook components, so the same selectors work."""
 
 from __future__ import annotations
 
@@ -55,18 +56,25 @@ PANEL = ".jp-NotebookPanel:visible"
 
 
 class NotebookPage:
-    """One notebook open in one JupyterLab page."""
+    """One notebook open in one page: JupyterLab's (``ui="lab"``) or Notebook 7's
+    (``ui="notebook7"``)."""
 
-    def __init__(self, page: Page, lab: LabServer, name: str) -> None:
+    def __init__(self, page: Page, lab: LabServer, name: str, ui: str = "lab") -> None:
+        if ui not in ("lab", "notebook7"):
+            raise ValueError(f"unknown ui {ui!r}")
         self.page = page
         self.lab = lab
         self.name = name
+        self.ui = ui
         self.path = lab.root_dir / name
 
     # -- the notebook ------------------------------------------------------------------------
 
     def open(self) -> NotebookPage:
-        self.page.goto(self.lab.notebook_url(self.name))
+        if self.ui == "lab":
+            self.page.goto(self.lab.notebook_url(self.name))
+        else:
+            self.page.goto(self.lab.notebook7_url(self.name))
         self.wait_ready()
         return self
 
@@ -204,6 +212,12 @@ def terminal_lines(widget: Locator) -> list[str]:
     rendering while the terminal is outside the browser's viewport, hence the scroll.
     """
     widget.scroll_into_view_if_needed()
+    # A terminal that was out of sight catches up once it is in sight: xterm redraws, and the
+    # widget grows to its output (it waits while off screen). A few frames cover both.
+    widget.evaluate(
+        "() => new Promise(done => { let n = 3; const tick = () => --n ? "
+        "requestAnimationFrame(tick) : done(); requestAnimationFrame(tick); })"
+    )
     rows: list[str] = widget.locator(".xterm-rows").evaluate(
         "el => Array.from(el.children, row => row.textContent)"
     )

@@ -46,6 +46,9 @@ def test_fifty_megabytes_render_without_freezing_the_page(
     assert widget.locator(".nebula-truncated").is_hidden()
     last = terminal_lines(widget)[-1]
     assert last.startswith("0499999 xxx"), last
+    # Grown with its output to the full height_px (320 by default), and no further.
+    height = widget.locator(".nebula-term").evaluate("el => el.getBoundingClientRect().height")
+    assert height == 320, height
 
     tail_view = notebook.widgets(notebook.run_cell(1)).first
     tail_view.wait_for()

@@ -8,8 +8,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .conftest import ROOT, OpenNotebook
-from .lab_server import LabServer
-from .notebook_page import wait_attr, wait_lines, wait_status
+from .lab_server import LabServer, free_port
+from .notebook_page import STATE_RECORDER, wait_attr, wait_lines, wait_status
 from .polling import poll
 from .programs import (
     EXPECTED_NUMBERED,
@@ -132,50 +132,112 @@ def test_removing_the_view_closes_its_stream(open_notebook: OpenNotebook) -> Non
     assert notebook.page.locator(".nebula-run").count() == 0
 
 
-def test_without_a_jupyter_page_the_widget_says_so(chromium: Any, artifacts: Path) -> None:
-    # The bundle in a page that is not Jupyter (as in VS Code or Colab): no config data.
+# The bundle in a page that is not Jupyter (as in VS Code or Colab): no config data. The page's
+# origin is http://widget.test, served by Playwright's router.
+STANDALONE_ORIGIN = "http://widget.test"
+
+
+def open_standalone_widget(context: Any, **traits: Any) -> tuple[Any, list[str]]:
+    """A page with nothing but the widget bundle, rendering one widget with ``traits``; returns
+    the page and the URL of every WebSocket it opens. ``window.__cleanup()`` removes the view."""
     static = ROOT / "nebula_jupyter" / "static"
+    page = context.new_page()
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    files = {
+        "/": ("text/html", "<!doctype html><html><body></body></html>"),
+        "/widget.js": ("text/javascript", (static / "widget.js").read_text()),
+        "/widget.css": ("text/css", (static / "widget.css").read_text()),
+    }
+
+    def serve(route: Any) -> None:
+        content_type, body = files[urlsplit(route.request.url).path]
+        route.fulfill(status=200, content_type=content_type, body=body)
+
+    page.route(f"{STANDALONE_ORIGIN}/**", serve)
+    page.goto(f"{STANDALONE_ORIGIN}/")
+    page.add_style_tag(url=f"{STANDALONE_ORIGIN}/widget.css")
+    all_traits = {
+        "run_id": "abc123",
+        "height_px": 200,
+        "tail_bytes": 2_000_000,
+        "show_cancel": True,
+        "font_size_px": 13,
+        "base_url": "",
+        **traits,
+    }
+    page.evaluate(
+        """async ([origin, traits]) => {
+          const widget = (await import(`${origin}/widget.js`)).default;
+          const model = {get: (name) => traits[name], on() {}, off() {}};
+          const el = document.createElement("div");
+          document.body.appendChild(el);
+          window.__cleanup = widget.render({model, el});
+        }""",
+        [STANDALONE_ORIGIN, all_traits],
+    )
+    return page, sockets
+
+
+def test_without_a_jupyter_page_the_widget_says_so(chromium: Any, artifacts: Path) -> None:
     context = chromium.new_context(viewport={"width": 900, "height": 400})
     try:
-        page = context.new_page()
-        sockets: list[str] = []
-        page.on("websocket", lambda ws: sockets.append(ws.url))
-        files = {
-            "/": ("text/html", "<!doctype html><html><body></body></html>"),
-            "/widget.js": ("text/javascript", (static / "widget.js").read_text()),
-            "/widget.css": ("text/css", (static / "widget.css").read_text()),
-        }
-
-        def serve(route: Any) -> None:
-            content_type, body = files[urlsplit(route.request.url).path]
-            route.fulfill(status=200, content_type=content_type, body=body)
-
-        page.route("http://widget.test/**", serve)
-        page.goto("http://widget.test/")
-        page.add_style_tag(url="http://widget.test/widget.css")
-        page.evaluate(
-            """async () => {
-              const widget = (await import("http://widget.test/widget.js")).default;
-              const traits = {run_id: "abc123", height_px: 200, tail_bytes: 2000000,
-                              show_cancel: true, font_size_px: 13, base_url: ""};
-              const model = {get: (name) => traits[name], on() {}, off() {}};
-              const el = document.createElement("div");
-              document.body.appendChild(el);
-              window.__cleanup = widget.render({model, el});
-            }"""
-        )
+        page, sockets = open_standalone_widget(context)
         root = page.locator(".nebula-run")
         message = root.locator(".nebula-message")
         message.wait_for()
-        page.locator(".nebula-run").screenshot(path=str(artifacts / "no-server.png"))
+        root.screenshot(path=str(artifacts / "no-server.png"))
         assert root.get_attribute("data-connection") == "unavailable"
         assert "No Jupyter server" in message.inner_text()
         assert message.get_attribute("data-kind") == "info"
+        # Nothing to show about the run and nothing to cancel: no empty badge, no button.
+        assert root.locator(".nebula-badge").is_hidden()
+        assert root.locator(".nebula-cancel").is_hidden()
         assert root.locator(".nebula-cancel").is_disabled()
+        assert root.locator(".nebula-connection").inner_text() == "no server"
         assert root.locator(".nebula-term").is_hidden()
         assert sockets == []
         # anywidget's cleanup contract: render() returned a function that removes the view.
         page.evaluate("() => window.__cleanup()")
         assert page.locator(".nebula-run").count() == 0
+    finally:
+        context.close()
+
+
+def test_a_foreign_origin_that_never_answers_gives_up_with_a_message(
+    chromium: Any, artifacts: Path
+) -> None:
+    # base_url on another origin, where nothing listens: each handshake fails as close 1006 and
+    # the diagnosis request is refused too, so nothing says why. The view stops after a few
+    # attempts instead of showing "reconnecting…" for ever.
+    other = f"http://127.0.0.1:{free_port()}"
+    context = chromium.new_context(viewport={"width": 900, "height": 400})
+    context.add_init_script(STATE_RECORDER)
+    try:
+        page, sockets = open_standalone_widget(context, base_url=f"{other}/hub/")
+        root = page.locator(".nebula-run")
+        message = root.locator(".nebula-message")
+        message.wait_for(timeout=20_000)
+        root.screenshot(path=str(artifacts / "foreign-origin-gave-up.png"))
+
+        text = message.inner_text()
+        assert text.startswith(f"Could not connect to {other} (4 attempts)."), text
+        assert f"not this page's server ({STANDALONE_ORIGIN})" in text, text
+        assert "leave base_url empty" in text, text
+        assert message.get_attribute("data-kind") == "error"
+        assert root.get_attribute("data-connection") == "closed"
+        assert root.locator(".nebula-badge").is_hidden()
+        assert root.locator(".nebula-cancel").is_hidden()
+        assert len(sockets) == 4, sockets
+        assert all(url.startswith("ws://127.0.0.1:") for url in sockets), sockets
+        assert all("/hub/api/nebula/runs/abc123/stream" in url for url in sockets), sockets
+        connection = [
+            entry["value"]
+            for entry in page.evaluate("() => window.__nebulaStates")
+            if entry["kind"] == "connection"
+        ]
+        assert connection == ["connecting", "reconnecting", "closed"], connection
+        page.wait_for_timeout(2_000)
+        assert len(sockets) == 4, "it tried again after giving up"
     finally:
         context.close()

@@ -48,6 +48,10 @@ def test_mixed_output_shows_both_streams_stderr_red_and_badge_running_then_succe
     assert not any("progress" in line and line != "progress 100%" for line in lines), lines
     assert len(lines) == len(expected) + 1, lines
     assert badge_text(widget) == "succeeded · exit 0"
+    # The terminal is as tall as these lines (and the cursor's row), not height_px's 320 px.
+    rows = widget.locator(".xterm-rows > div").count()
+    height = widget.locator(".nebula-term").evaluate("el => el.getBoundingClientRect().height")
+    assert rows == len(lines) + 1 and height < 200, (rows, height)
 
     history = notebook.history(run_id)
     assert "running" in history and history[-1] == "succeeded", history
