@@ -193,6 +193,8 @@ class RunManager:
         while self._queue and len(self._active) < self.config.max_concurrent_runs:
             run, spec = self._queue.popleft()
             self._active.add(run.record.id)
+            # Running as soon as it leaves the queue, so the create response says so too.
+            run.mark_running()
             task = asyncio.get_running_loop().create_task(run.start(spec))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

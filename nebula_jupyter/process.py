@@ -102,13 +102,18 @@ class RunProcess:
 
     # -- lifecycle -------------------------------------------------------------------------
 
+    def mark_running(self) -> None:
+        """Leave the queue: from now on the run counts as running (its spawn follows)."""
+        self.record.status = RunStatus.RUNNING
+        self.record.started_at = utc_now()
+        self._save_and_announce()
+
     async def start(self, spec: LaunchSpec) -> None:
         """Spawn the process in a new session; a spawn error ends the run as failed."""
         if self.record.status.terminal:
             return
-        self.record.status = RunStatus.RUNNING
-        self.record.started_at = utc_now()
-        self._save_and_announce()
+        if self.record.status is RunStatus.QUEUED:
+            self.mark_running()
         loop = asyncio.get_running_loop()
         try:
             await loop.subprocess_exec(
