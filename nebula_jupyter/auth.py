@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 from collections.abc import Iterable, Mapping
 
@@ -72,8 +71,3 @@ def child_environment(
     }
     env.update(defaults)
     return env
-
-
-def current_environment() -> dict[str, str]:
-    """Return a copy of this process's environment."""
-    return dict(os.environ)

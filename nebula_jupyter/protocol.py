@@ -10,10 +10,10 @@ from .models import RunRecord, Stream
 
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
-CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_NOT_FOUND = 4404
 
+# Larger client frames are refused by Tornado with close code 1009.
 MAX_CLIENT_MESSAGE_BYTES = 64 * 1024
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
