@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 if TYPE_CHECKING:
     from .api import Run, connect, run, runs
@@ -39,6 +39,6 @@ def __getattr__(name: str) -> Any:
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """Tell Jupyter Server where the extension app lives."""
-    from .app import NebulaApp
+    from .server.app import NebulaApp
 
     return [{"module": "nebula_jupyter", "app": NebulaApp}]

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 
-from .client import (
-    TERMINAL_STATUSES,
-    Command,
-    Conflict,
-    Event,
-    NebulaClient,
-    NebulaError,
-    RunRecord,
-    StatusEvent,
-)
+from .client import Command, Conflict, NebulaClient, NebulaError, RunRecord
+from .client.calls import RunOptions
+from .protocol import TERMINAL_STATUSES, StatusMessage
+
+if TYPE_CHECKING:
+    from .client import Event
 
 __all__ = ["Run", "connect", "run", "runs"]
 
@@ -44,15 +40,13 @@ def _client() -> NebulaClient:
         return _default_client
 
 
-def run(
-    command: Command,
-    name: str | None = None,
-    cwd: str | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Run:
-    """Start a run on the server (a list runs directly, a string through /bin/sh)."""
+def run(command: Command, **options: Unpack[RunOptions]) -> Run:
+    """Start a run on the server (a list runs directly, a string through /bin/sh).
+
+    ``options``: ``name``, ``cwd`` (relative to the server's root), ``env``.
+    """
     client = _client()
-    return Run(client.create(command, name=name, cwd=cwd, env=env), client)
+    return Run(client.create(command, **options), client)
 
 
 def runs(status: str | None = None) -> list[Run]:
@@ -66,7 +60,7 @@ class Run:
 
     def __init__(self, record: RunRecord, client: NebulaClient | None = None) -> None:
         """Wrap a run record; use :func:`run` or :meth:`Run.get` rather than this."""
-        self._record = dict(record)
+        self._record: RunRecord = record
         self._client = client if client is not None else _client()
 
     @classmethod
@@ -90,7 +84,7 @@ class Run:
     def record(self) -> RunRecord:
         """Return the run's full record, refreshed from the server."""
         self._record = self._client.get(self.id)
-        return dict(self._record)
+        return self._record.copy()
 
     @property
     def status(self) -> str:
@@ -135,8 +129,8 @@ class Run:
     def follow(self, after: int = 0) -> Iterator[Event]:
         """Yield output and status events until the run ends."""
         for event in self._client.follow(self.id, after):
-            if isinstance(event, StatusEvent) and event.run:
-                self._record = dict(event.run)
+            if isinstance(event, StatusMessage):
+                self._record = event.run
             yield event
 
     def __eq__(self, other: object) -> bool:

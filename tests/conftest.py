@@ -1,24 +1,15 @@
-"""Shared fixtures: a real Jupyter server with the extension, and small API helpers."""
+"""Fixtures shared by every suite; helpers live in tests/support/ and are imported from there."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tornado.websocket
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+from .support.jupyter import CANARY_TOKEN, Api
 
-CHILDREN = Path(__file__).parent / "children"
-CANARY_TOKEN = "canary-5c1e7f0d-nebula-extension-token"
-
-
-def child(name: str, *args: object) -> list[str]:
-    """Return the argv that runs ``tests/children/<name>.py`` with this Python."""
-    return [sys.executable, str(CHILDREN / f"{name}.py"), *map(str, args)]
+pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.support.client_fixtures"]
 
 
 @pytest.fixture
@@ -45,84 +36,6 @@ def jp_server_config(nebula_config: dict[str, Any], tmp_path: Path) -> dict[str,
 def manager(jp_serverapp: Any) -> Any:
     """Return the extension's run manager inside the test server."""
     return jp_serverapp.web_app.settings["nebula_manager"]
-
-
-class Api:
-    """Thin JSON helpers over ``jp_fetch`` for the REST endpoints."""
-
-    def __init__(self, fetch: Any, ws_fetch: Any) -> None:
-        self.fetch = fetch
-        self.ws_fetch = ws_fetch
-
-    async def request(self, method: str, *path: str, body: object = None, **kwargs: Any) -> Any:
-        """Send a request and return the response (raises on 4xx/5xx like ``jp_fetch``)."""
-        if body is not None and not isinstance(body, (str, bytes)):
-            body = json.dumps(body)
-        if method == "POST" and body is None:
-            body = b""
-        return await self.fetch("api", "nebula", *path, method=method, body=body, **kwargs)
-
-    async def create(self, command: list[str] | str, **fields: Any) -> dict[str, Any]:
-        """Create a run and return its record."""
-        response = await self.request("POST", "runs", body={"command": command, **fields})
-        assert response.code == 201, response.code
-        return json.loads(response.body)
-
-    async def get(self, run_id: str) -> dict[str, Any]:
-        """Return a run's record."""
-        return json.loads((await self.request("GET", "runs", run_id)).body)
-
-    async def logs(self, run_id: str, **params: str) -> bytes:
-        """Return a run's raw logs."""
-        response = await self.request("GET", "runs", run_id, "logs", params=params)
-        return bytes(response.body)
-
-    async def wait_output(self, run_id: str, text: bytes, timeout: float = 10.0) -> bytes:
-        """Wait until a run's logs contain ``text`` and return them."""
-        from .waiting import wait_for
-
-        async def seen() -> bytes | None:
-            logs = await self.logs(run_id)
-            return logs if text in logs else None
-
-        return await wait_for(seen, timeout)
-
-    async def wait_done(self, run_id: str, timeout: float = 20.0) -> dict[str, Any]:
-        """Wait until a run is terminal and return its record."""
-        from .waiting import wait_for
-
-        async def terminal() -> dict[str, Any] | None:
-            record = await self.get(run_id)
-            return record if record["status"] in ("succeeded", "failed", "cancelled") else None
-
-        return await wait_for(terminal, timeout)
-
-    async def connect(
-        self, run_id: str, **params: Any
-    ) -> tornado.websocket.WebSocketClientConnection:
-        """Open the run's stream WebSocket with the server token."""
-        return await self.ws_fetch(
-            "api", "nebula", "runs", run_id, "stream", params={k: str(v) for k, v in params.items()}
-        )
-
-    async def stream(self, run_id: str, **params: Any) -> list[dict[str, Any]]:
-        """Collect every message of the stream until the server closes it."""
-        ws = await self.connect(run_id, **params)
-        return await read_all(ws)
-
-
-async def read_all(ws: tornado.websocket.WebSocketClientConnection) -> list[dict[str, Any]]:
-    """Read JSON messages until the socket closes."""
-    messages = []
-    while (raw := await ws.read_message()) is not None:
-        messages.append(json.loads(raw))
-    return messages
-
-
-def output_text(messages: list[dict[str, Any]], stream: str | None = None) -> str:
-    """Concatenate the data of output messages (optionally of one stream)."""
-    kinds = (stream,) if stream else ("stdout", "stderr")
-    return "".join(m["data"] for m in messages if m["type"] in kinds)
 
 
 @pytest.fixture

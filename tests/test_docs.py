@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from nebula_jupyter.app import NebulaApp
+from nebula_jupyter.server.app import NebulaApp
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

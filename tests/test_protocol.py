@@ -1,15 +1,70 @@
-"""Parsing client messages and encoding frames."""
+"""The wire contract: golden frames, parsing client messages, encoding server frames."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from nebula_jupyter import protocol
-from nebula_jupyter.models import RunRecord, Stream
+from nebula_jupyter.protocol import Stream
+from nebula_jupyter.server.records import StoredRun
+
+GOLDEN = json.loads((Path(__file__).parent / "golden" / "frames.json").read_text())
+
+
+def _frame_text(example: dict[str, Any]) -> str:
+    return example["text"] if "text" in example else json.dumps(example["frame"])
+
+
+def _examples(side: str, kind: str) -> list[Any]:
+    return [pytest.param(_frame_text(e), id=e["name"]) for e in GOLDEN[side][kind]]
+
+
+@pytest.mark.parametrize("text", _examples("server", "valid"))
+def test_golden_server_frames_parse(text: str) -> None:
+    kinds = {
+        "status": protocol.StatusMessage,
+        "stdout": protocol.OutputMessage,
+        "stderr": protocol.OutputMessage,
+        "truncated": protocol.TruncatedMessage,
+        "error": protocol.ErrorMessage,
+    }
+    message = protocol.parse_server_message(text)
+    assert isinstance(message, kinds[json.loads(text)["type"]])
+
+
+@pytest.mark.parametrize("text", _examples("server", "invalid"))
+def test_golden_bad_server_frames_are_refused(text: str) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_server_message(text)
+
+
+@pytest.mark.parametrize("text", _examples("client", "valid"))
+def test_golden_client_messages_parse(text: str) -> None:
+    protocol.parse_client_message(text)
+
+
+@pytest.mark.parametrize("text", _examples("client", "invalid"))
+def test_golden_bad_client_messages_are_refused(text: str) -> None:
+    with pytest.raises(protocol.ProtocolError):
+        protocol.parse_client_message(text)
+
+
+def test_server_encoders_produce_golden_shapes() -> None:
+    # What the server sends must parse back as the client reads it.
+    record = StoredRun(id="x", command=["true"]).to_record()
+    for frame in (
+        protocol.status_frame(record),
+        protocol.output_frame(Stream.STDOUT, 1, b"hi\n"),
+        protocol.truncated_frame(10, 2),
+        protocol.error_frame("bad_message", "nope"),
+    ):
+        protocol.parse_server_message(frame)
 
 
 @pytest.mark.parametrize(
@@ -41,7 +96,7 @@ def test_parse_valid(raw: str, expected: protocol.ClientMessage) -> None:
     ],
 )
 def test_parse_invalid(raw: str | bytes) -> None:
-    with pytest.raises(protocol.BadMessage):
+    with pytest.raises(protocol.ProtocolError):
         protocol.parse_client_message(raw)
 
 
@@ -51,8 +106,8 @@ def test_output_frame_replaces_invalid_bytes() -> None:
 
 
 def test_status_frame_carries_the_record_without_pid() -> None:
-    record = RunRecord(id="x", command=["true"], pid=123)
-    frame = json.loads(protocol.status_frame(record))
+    record = StoredRun(id="x", command=["true"], pid=123)
+    frame = json.loads(protocol.status_frame(record.to_record()))
     assert frame["type"] == "status" and frame["status"] == "queued"
     assert frame["run"]["id"] == "x" and "pid" not in frame["run"]
 

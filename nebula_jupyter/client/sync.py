@@ -1,0 +1,174 @@
+"""The blocking client: safe to call from a notebook cell, where an event loop already runs.
+
+A thin driver: every request is built and parsed by ``calls.py``, the stream is followed by
+``follow.py``'s session; this module only does the blocking I/O (httpx, websockets.sync).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, TypeVar, Unpack
+
+import httpx
+
+from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
+from . import calls
+from .base import KEEPALIVE_OPTIONS, ClientBase
+from .calls import Call, Command, RunOptions
+
+if TYPE_CHECKING:
+    from websockets.sync.client import ClientConnection
+
+    # follow.py imports websockets, which a plain REST call never needs.
+    from .follow import Connect, Event, FollowSession, Receive, Sleep
+
+T = TypeVar("T")
+
+
+def deadline_after(timeout: float | None) -> float | None:
+    """Return the ``time.monotonic`` deadline ``timeout`` seconds from now (None: never)."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+class NebulaClient(ClientBase):
+    """Blocking client of one nebula server; every method raises :class:`NebulaError`."""
+
+    _http: httpx.Client | None = None
+
+    def create(self, command: Command, **options: Unpack[RunOptions]) -> RunRecord:
+        """Start a run (a list runs directly, a string through /bin/sh) and return its record.
+
+        ``options``: ``name``, ``cwd`` (relative to the server's root), ``env``.
+        """
+        return self._send(calls.create_run(command, **options))
+
+    def get(self, run_id: str) -> RunRecord:
+        """Return the current record of a run."""
+        return self._send(calls.get_run(run_id))
+
+    def list(self, status: str | None = None) -> list[RunRecord]:
+        """Return the records of all runs, newest first, optionally only those in ``status``."""
+        return self._send(calls.list_runs(status))
+
+    def cancel(self, run_id: str) -> RunRecord:
+        """Ask the server to cancel a run; raise Conflict if it already ended."""
+        return self._send(calls.cancel_run(run_id))
+
+    def delete(self, run_id: str) -> None:
+        """Forget a finished run and its logs; raise Conflict if it is still active."""
+        self._send(calls.delete_run(run_id))
+
+    def logs(self, run_id: str, stream: str | None = None) -> bytes:
+        """Return the exact bytes a run wrote so far (both streams in order, or one)."""
+        return self._send(calls.run_logs(run_id, stream))
+
+    def stream_logs(
+        self, run_id: str, stream: str | None = None, *, follow: bool = False
+    ) -> Iterator[bytes]:
+        """Yield a run's log bytes as they arrive; with ``follow``, until the run ends."""
+        call = calls.run_logs(run_id, stream, follow=follow)
+        try:
+            with self._client().stream(
+                **self._request(call), timeout=self._stream_timeout(follow)
+            ) as response:
+                if response.status_code != 200:
+                    call.parse(response.status_code, response.read())
+                yield from response.iter_raw()
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+
+    def follow(self, run_id: str, after: int = 0) -> Iterator[Event]:
+        """Yield output and status events until the terminal status, surviving reconnects."""
+        from .follow import FollowSession
+
+        session = FollowSession(self.address, run_id, after=after, **self._follow_options())
+        yield from _follow(session, None)
+
+    def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:
+        """Block until the run ends and return its final record; raise TimeoutError."""
+        from .follow import FollowSession
+
+        deadline = deadline_after(timeout)
+        record = self.get(run_id)
+        if record["status"] in TERMINAL_STATUSES:
+            return record
+        session = FollowSession(
+            self.address, run_id, after=record["last_seq"], **self._follow_options()
+        )
+        for event in _follow(session, deadline):
+            if isinstance(event, StatusMessage) and event.terminal:
+                return event.run
+        return self.get(run_id)
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections (the client can still be used afterwards)."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
+
+    def _client(self) -> httpx.Client:
+        if self._http is None:
+            transport = httpx.HTTPTransport(socket_options=KEEPALIVE_OPTIONS)
+            self._http = httpx.Client(transport=transport, **self._http_options())
+        return self._http
+
+    def _send(self, call: Call[T]) -> T:
+        try:
+            response = self._client().request(**self._request(call))
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from exc
+        return call.parse(response.status_code, response.content)
+
+
+def _follow(session: FollowSession, deadline: float | None) -> Iterator[Event]:
+    """Do the blocking I/O a :class:`~.follow.FollowSession` asks for; yield its events."""
+    from .follow import Connect, Receive, Sleep
+
+    socket = _BlockingSocket()
+    reply: object = None
+    try:
+        while (step := session.next_step(reply, deadline)) is not None:
+            if isinstance(step, Connect | Receive | Sleep):
+                reply = socket.perform(step)
+            else:
+                reply = None
+                yield step
+    finally:
+        socket.close()
+
+
+class _BlockingSocket:
+    """The stream's connection in blocking I/O: performs one follow step at a time."""
+
+    def __init__(self) -> None:
+        self.connection: ClientConnection | None = None
+
+    def perform(self, step: Connect | Receive | Sleep) -> object:
+        """Do ``step``; return what the session expects back (a frame, an exception, None)."""
+        from websockets.exceptions import ConnectionClosed
+        from websockets.sync.client import connect
+
+        from .follow import CONNECT_ERRORS, Connect, Receive
+
+        if isinstance(step, Connect):
+            try:
+                self.connection = connect(step.url, **step.options)
+            except CONNECT_ERRORS as exc:
+                return exc
+        elif isinstance(step, Receive):
+            assert self.connection is not None
+            try:
+                return self.connection.recv(timeout=step.timeout_seconds)
+            except (TimeoutError, ConnectionClosed) as exc:
+                return exc
+        else:
+            self.close()
+            time.sleep(step.seconds)
+        return None
+
+    def close(self) -> None:
+        """Close the connection, if one is open."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None

@@ -1,0 +1,194 @@
+"""``NebulaApp``: the server extension's configuration, wiring, and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import jupyter_data_dir
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+from tornado.ioloop import IOLoop, PeriodicCallback
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default, validate
+
+from .. import protocol
+from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV
+from .auth import ExtensionCredentials, child_environment
+from .manager import ManagerConfig, RunManager
+from .rest import CancelHandler, LogsHandler, RunHandler, RunsHandler
+from .run import RunTimings
+from .storage import Storage
+from .websocket import RunStreamHandler
+
+_ID = r"(?P<run_id>[^/]+)"
+ACTIVITY_INTERVAL_SECONDS = 30
+
+
+class NebulaApp(ExtensionApp):
+    """Run background jobs from Jupyter and stream their output."""
+
+    name = "nebula_jupyter"
+    load_other_extensions = True
+
+    data_dir = Unicode(
+        "",
+        config=True,
+        help="Directory for run records and logs. Default: '<jupyter data dir>/nebula'.",
+    )
+    max_concurrent_runs = Int(
+        8, config=True, help="How many runs execute at once; the rest queue (FIFO). Default: 8."
+    )
+    max_queued_runs = Int(
+        100,
+        config=True,
+        help="How many runs may wait; creating one more answers 429. Default: 100.",
+    )
+    cancel_grace_seconds = Float(
+        5.0,
+        config=True,
+        help="Seconds between SIGTERM and SIGKILL to a cancelled run's process group. Default: 5.",
+    )
+    drain_timeout_seconds = Float(
+        5.0,
+        config=True,
+        help=(
+            "Seconds to keep reading pipes after the main process exited, when a leftover "
+            "descendant still holds them open. Default: 5."
+        ),
+    )
+    auth_timeout_seconds = Float(
+        10.0,
+        config=True,
+        help="Seconds a WebSocket without credentials has to send its auth message. Default: 10.",
+    )
+    tokens = List(
+        Unicode(),
+        config=True,
+        help=(
+            "Extra tokens accepted on every endpoint besides Jupyter's identity. Default: the "
+            "value of the NEBULA_TOKEN environment variable if set, else none."
+        ),
+    )
+    inherit_env = Bool(
+        True,
+        config=True,
+        help=(
+            "Whether runs inherit the server's environment (secrets such as tokens are always "
+            "removed). Default: True."
+        ),
+    )
+    child_env = Dict(
+        value_trait=Unicode(),
+        config=True,
+        help=(
+            "Variables every run gets, over the inherited environment and under the request's "
+            "'env'. Default: PYTHONUNBUFFERED=1, PYTHONIOENCODING=utf-8, TERM=xterm-256color, "
+            "COLORTERM=truecolor."
+        ),
+    )
+
+    @default("tokens")
+    def _default_tokens(self) -> list[str]:
+        token = os.environ.get(protocol.TOKEN_ENV, "")
+        return [token] if token else []
+
+    @default("child_env")
+    def _default_child_env(self) -> dict[str, str]:
+        return {
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONIOENCODING": "utf-8",
+            "TERM": "xterm-256color",
+            "COLORTERM": "truecolor",
+        }
+
+    @validate("max_concurrent_runs")
+    def _validate_concurrency(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise ValueError("max_concurrent_runs must be at least 1")
+        return value
+
+    @property
+    def _server(self) -> ServerApp:
+        assert self.serverapp is not None, "the extension runs inside a Jupyter server"
+        return self.serverapp
+
+    def initialize_settings(self) -> None:
+        """Open storage, recover stored runs, and publish the manager to the handlers."""
+        data_dir = Path(self.data_dir or os.path.join(jupyter_data_dir(), "nebula"))
+        self.credentials = ExtensionCredentials(self.tokens)
+        self.storage = Storage(data_dir)
+        self.manager = RunManager(
+            self.storage,
+            ManagerConfig(
+                root_dir=Path(self._server.root_dir),
+                env_factory=self._child_env,
+                max_concurrent_runs=self.max_concurrent_runs,
+                max_queued_runs=self.max_queued_runs,
+                timings=RunTimings(
+                    cancel_grace_seconds=self.cancel_grace_seconds,
+                    drain_timeout_seconds=self.drain_timeout_seconds,
+                ),
+            ),
+        )
+        self.manager.recover()
+        self.sockets: set[RunStreamHandler] = set()
+        self.settings.update(
+            nebula_manager=self.manager,
+            nebula_credentials=self.credentials,
+            nebula_sockets=self.sockets,
+            nebula_auth_timeout_seconds=self.auth_timeout_seconds,
+        )
+        self._activity = PeriodicCallback(self._mark_activity, ACTIVITY_INTERVAL_SECONDS * 1000)
+        IOLoop.current().add_callback(self._on_loop_started)
+        self.log.info("nebula_jupyter: storing runs in %s", data_dir)
+
+    def initialize_handlers(self) -> None:
+        """Register the REST and WebSocket routes under the server's base URL."""
+        self.handlers.extend(
+            [
+                (r"/api/nebula/runs/?", RunsHandler),
+                (rf"/api/nebula/runs/{_ID}/?", RunHandler),
+                (rf"/api/nebula/runs/{_ID}/cancel/?", CancelHandler),
+                (rf"/api/nebula/runs/{_ID}/logs/?", LogsHandler),
+                (rf"/api/nebula/runs/{_ID}/stream/?", RunStreamHandler),
+            ]
+        )
+
+    def _child_env(self) -> dict[str, str]:
+        inherited = dict(os.environ) if self.inherit_env else {}
+        server_token = getattr(self._server.identity_provider, "token", "") or ""
+        return child_environment(
+            inherited, self.child_env, [server_token, *self.credentials.secrets()]
+        )
+
+    def _on_loop_started(self) -> None:
+        # The port is bound once the loop runs, so the URL handed to kernels is the real one.
+        os.environ[KERNEL_URL_ENV] = self._server.connection_url
+        os.environ[KERNEL_SECRET_ENV] = self.credentials.kernel_secret
+        self._activity.start()
+        self._mark_activity()
+
+    def _mark_activity(self) -> None:
+        # Jupyter's idle culling counts every '*_last_activity' setting: active runs keep
+        # the server alive even when they print nothing for a long time.
+        if self.manager.active_count:
+            self._server.web_app.settings["nebula_last_activity"] = datetime.datetime.now(
+                datetime.UTC
+            )
+
+    async def stop_extension(self) -> None:
+        """Cancel active runs, wait for their processes, and close every socket with 1001."""
+        self._activity.stop()
+        await self.manager.shutdown()
+        await asyncio.sleep(0)
+        for socket in list(self.sockets):
+            socket.close(protocol.CLOSE_GOING_AWAY, "Server shutting down.")
+        for name in (KERNEL_URL_ENV, KERNEL_SECRET_ENV):
+            os.environ.pop(name, None)
+
+
+main = launch_new_instance = NebulaApp.launch_instance

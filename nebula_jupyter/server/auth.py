@@ -1,0 +1,74 @@
+"""The extension's own credentials: configured tokens and the secret handed to kernels."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+
+from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV, TOKEN_ENV
+
+#: The Jupyter authorizer's resource name for every nebula endpoint.
+AUTH_RESOURCE = "nebula"
+
+# Environment variables that carry a credential of this server or of the hub that spawned it;
+# children never see them, whatever their value.
+SECRET_ENV_NAMES = frozenset(
+    {
+        "JUPYTER_TOKEN",
+        "JPY_API_TOKEN",
+        "JUPYTERHUB_API_TOKEN",
+        "JUPYTER_PASSWORD",
+        TOKEN_ENV,
+        KERNEL_SECRET_ENV,
+        KERNEL_URL_ENV,
+    }
+)
+
+
+def constant_time_match(candidate: str, accepted: Iterable[str]) -> bool:
+    """Say whether ``candidate`` equals one of ``accepted``, in time independent of the match."""
+    given = candidate.encode("utf-8", "surrogatepass")
+    found = False
+    for token in accepted:
+        if token and hmac.compare_digest(given, token.encode("utf-8", "surrogatepass")):
+            found = True
+    return bool(candidate) and found
+
+
+def token_from_authorization(header: str) -> str | None:
+    """Return the token of an ``Authorization: token|Bearer <t>`` header (``""`` if blank)."""
+    parts = header.strip().split(None, 1)
+    if not parts or parts[0].lower() not in ("token", "bearer"):
+        return None
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+class ExtensionCredentials:
+    """Tokens this extension accepts besides Jupyter's own identity."""
+
+    def __init__(self, tokens: Iterable[str], kernel_secret: str | None = None) -> None:
+        self._tokens = [token for token in tokens if token]
+        self.kernel_secret = kernel_secret or secrets.token_urlsafe(32)
+
+    def verify(self, candidate: str) -> bool:
+        """Say whether ``candidate`` is one of the extension tokens or the kernel secret."""
+        return constant_time_match(candidate, [*self._tokens, self.kernel_secret])
+
+    def secrets(self) -> list[str]:
+        """Return every secret value, for scrubbing child environments."""
+        return [*self._tokens, self.kernel_secret]
+
+
+def child_environment(
+    inherited: Mapping[str, str], defaults: Mapping[str, str], secret_values: Iterable[str]
+) -> dict[str, str]:
+    """Return the environment runs start from: inherited minus secrets, then the defaults."""
+    hidden = {value for value in secret_values if value}
+    env = {
+        key: value
+        for key, value in inherited.items()
+        if key not in SECRET_ENV_NAMES and value not in hidden
+    }
+    env.update(defaults)
+    return env
