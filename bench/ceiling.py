@@ -3,9 +3,10 @@
 pipe → ``os.read(64 KiB)`` → one JSON text frame per chunk,
 ``{"type": "stdout", "seq": N, "data": ...}``, encoded once and written to every client; at
 EOF a ``{"type": "status", "status": "succeeded"}`` frame, then close 1000. ``?binary=1``
-gives a client the raw chunks as binary frames instead (row 7's reference rows). No storage, no
-replay, no flow control, no auth beyond one token compare: clients must connect before the
-process writes (the bench's gate guarantees it) and a slow client is buffered without bound.
+gives a client the raw chunks as binary frames instead (browser_render's references). No
+storage, no replay, no flow control, no auth beyond one token compare: clients must connect
+before the process writes (the bench's gate guarantees it) and a slow client is buffered
+without bound.
 
 Run as ``python -m bench.ceiling --port P`` with the token in ``BENCH_TOKEN``. API:
 ``POST /runs`` ``{"argv": [...]}`` → ``{"id": ...}``; ``GET /runs/<id>/stream?token=`` (WS).
@@ -21,6 +22,7 @@ import itertools
 import json
 import os
 import subprocess
+from typing import Any
 
 from tornado import web, websocket
 
@@ -100,22 +102,22 @@ class StatusHandler(Base):
 class StreamHandler(websocket.WebSocketHandler, Base):
     run: CeilingRun
 
-    def get(self, run_id: str):  # type: ignore[override]
+    async def get(self, *args: Any, **kwargs: Any) -> None:
         self.check_token()
-        run = self.settings["runs"].get(run_id)
+        run = self.settings["runs"].get(args[0])
         if run is None:
             raise web.HTTPError(404)
         self.run = run
-        return super().get(run_id)
+        await super().get(*args, **kwargs)
 
     binary = False
 
     def check_origin(self, origin: str) -> bool:
-        return True  # the token is the credential; row 7's page lives on another port
+        return True  # the token is the credential; browser_render's page may live elsewhere
 
-    def open(self, run_id: str) -> None:  # type: ignore[override]
+    def open(self, run_id: str) -> None:
         # ?binary=1: the raw chunk as one binary frame (what an opt-in binary protocol
-        # would cost), for row 7's reference rows; JSON stays the default.
+        # would cost), for browser_render's references; JSON stays the default.
         self.binary = self.get_query_argument("binary", "") == "1"
         self.run.clients.add(self)
 

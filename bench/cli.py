@@ -1,9 +1,10 @@
-"""Command line: run the rows, write ``bench/results/<date>-<mode>.md``."""
+"""Command line: run the measurements, write ``bench/results/<date>-<mode>.md``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import resource
 import shutil
 import sys
@@ -11,18 +12,21 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from . import report
-from .config import FULL, QUICK
+from .context import PROFILES, Context, Measurement
+from .measure import MEASUREMENTS, select
 from .results_model import RowResult
-from .rows import ORDER, ROWS, Context
+from .sizes import KiB, MiB
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ROW_TIMEOUT = {"full": 1800.0, "quick": 120.0}
+TIMEOUT = {"full": 1800.0, "quick": 120.0}  # seconds per measurement
+PROFILE = {"full": "missed", "quick": "never"}  # the default of --profile
 
 
 def raise_fd_limit(wanted: int = 65536) -> int:
-    """Row 6 holds 1,000+ sockets on each side; servers started later inherit the limit."""
+    """memory_per_viewer holds 1,000+ sockets on each side; servers started later inherit it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
@@ -33,53 +37,94 @@ def raise_fd_limit(wanted: int = 65536) -> int:
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (< 2 min)")
-    parser.add_argument("--rows", default="", help="comma-separated row numbers (default: all)")
+    parser.add_argument(
+        "--only",
+        "--rows",
+        default="",
+        metavar="NAMES",
+        help="comma-separated measurement names or row numbers (default: all; see --list)",
+    )
+    parser.add_argument(
+        "--list", action="store_true", help="list the measurements (in run order) and their sizes"
+    )
     parser.add_argument(
         "--profile",
-        choices=["missed", "always", "never"],
+        choices=PROFILES,
         default=None,
-        help="py-spy the nebula server on rows 1-4 when a target is missed (the full run's "
-        "default), always, or never (--quick's default)",
+        help="py-spy the nebula server (the page, for browser_render) when a target is missed "
+        "(the full run's default), always, or never (--quick's default)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results directory")
     return parser.parse_args(argv)
 
 
+def describe(size: object) -> str:
+    parts = []
+    for key, value in dataclasses.asdict(size).items():  # type: ignore[call-overload]
+        if key == "bytes" and value % KiB:
+            value = f"{value / 1e6:g} MB"
+        elif key == "bytes":
+            value = f"{value / MiB:g} MiB" if value >= MiB else f"{value / KiB:g} KiB"
+        parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
+def listing() -> str:
+    lines = []
+    for m in MEASUREMENTS:
+        lines += [
+            f"{m.name} (row {m.number}): {m.summary}",
+            f"    full: {describe(m.full)}; quick: {describe(m.quick)}",
+        ]
+    return "\n".join(lines)
+
+
+async def measure_one(ctx: Context, measurement: Measurement[Any]) -> RowResult:
+    """Run one measurement within its time limit; an error is a row of its own, not the end."""
+    started = time.monotonic()
+    ctx.log(f"{measurement.name} (row {measurement.number}) ...")
+    try:
+        row = await asyncio.wait_for(measurement(ctx), TIMEOUT[ctx.mode])
+    except Exception as exc:
+        number, name = measurement.number, measurement.name
+        row = RowResult(number, name, "", error=f"{type(exc).__name__}: {exc}")
+        traceback.print_exc()
+    row.seconds = time.monotonic() - started
+    verdict = "error" if row.error else ("met" if row.met else "NOT met")
+    ctx.log(f"{measurement.name}: {verdict} ({row.seconds:.0f} s)")
+    return row
+
+
 async def run(args: argparse.Namespace, argv: list[str]) -> Path:
-    cfg = QUICK if args.quick else FULL
-    wanted = [int(part) for part in args.rows.split(",") if part.strip()] or ORDER
-    order = [number for number in ORDER if number in wanted]
-    profile = cfg.profile if args.profile is None else args.profile
+    mode = "quick" if args.quick else "full"
+    chosen = select(args.only)
+    profile = PROFILE[mode] if args.profile is None else args.profile
     rawdir = args.out / "raw"
     rawdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="nebula-bench-"))
-    ctx = Context(cfg, workdir, rawdir, profile)
-    ctx.log(f"{cfg.name} run, rows {order}, fd limit {raise_fd_limit()}, work dir {workdir}")
+    ctx = Context(mode, workdir, rawdir, profile)
+    names = ", ".join(m.name for m in chosen)
+    ctx.log(f"{mode} run: {names}; fd limit {raise_fd_limit()}, work dir {workdir}")
     started = time.monotonic()
-    results: list[RowResult] = []
     try:
-        for number in order:
-            row_started = time.monotonic()
-            ctx.log(f"row {number} ...")
-            try:
-                row = await asyncio.wait_for(ROWS[number](ctx), ROW_TIMEOUT[cfg.name])
-            except Exception as exc:
-                row = RowResult(number, f"row {number}", "", error=f"{type(exc).__name__}: {exc}")
-                traceback.print_exc()
-            row.seconds = time.monotonic() - row_started
-            results.append(row)
-            verdict = "error" if row.error else ("met" if row.met else "NOT met")
-            ctx.log(f"row {number}: {verdict} ({row.seconds:.0f} s)")
+        results = [await measure_one(ctx, measurement) for measurement in chosen]
     finally:
         await ctx.close()
         shutil.rmtree(workdir, ignore_errors=True)
     results.sort(key=lambda row: row.number)
-    return report.write(results, cfg, argv, time.monotonic() - started, args.out, rawdir)
+    return report.write(results, mode, argv, time.monotonic() - started, args.out, rawdir)
 
 
 def main() -> None:
     argv = sys.argv[1:]
     args = parse(argv)
+    if args.list:
+        print(listing())
+        return
+    try:
+        select(args.only)
+    except ValueError as exc:
+        sys.exit(f"python -m bench: {exc}")
     shown = [".venv/bin/python", "-m", "bench", *argv]
     path = asyncio.run(run(args, shown))
     text = path.read_text()

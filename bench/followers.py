@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from typing import Any
 
 from . import wsclient
 
@@ -123,15 +123,14 @@ class TerminalFollower(Follower):
 class KernelFollower(Follower):
     """A kernel's WebSocket (legacy JSON protocol): stream output of our cell, then idle."""
 
-    def __init__(self, on_result: Callable[[dict], None] | None = None) -> None:
+    def __init__(self) -> None:
         super().__init__()
         self.msg_id = ""
         self.stderr_text: list[str] = []
-        self.replies: dict[str, asyncio.Future[dict]] = {}
-        self.on_result = on_result
+        self.replies: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
-    def expect_reply(self, msg_id: str) -> asyncio.Future[dict]:
-        future: asyncio.Future[dict] = asyncio.get_running_loop().create_future()
+    def expect_reply(self, msg_id: str) -> asyncio.Future[dict[str, Any]]:
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self.replies[msg_id] = future
         return future
 

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .config import Config
 from .results_model import RowResult
 from .servers import REPO
 
@@ -77,10 +76,50 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render(rows: list[RowResult], cfg: Config, argv: list[str], seconds: float) -> str:
+def _targets(row: RowResult) -> list[str]:
+    """The row's lines of the targets table."""
+    if row.error:
+        return [
+            f"| {row.number} | {_cell(row.title)} | — | {_cell(row.target)} | "
+            f"error: {_cell(row.error[:300])} | **no** |"
+        ]
+    return [
+        f"| {row.number} | {_cell(row.title)} | {_cell(check.name)} | {check.target()} | "
+        f"{check.measured()} | {'yes' if check.met else '**no**'} |"
+        for check in row.checks
+    ]
+
+
+def _details(row: RowResult) -> list[str]:
+    """The row's section: target, error, series, notes, profile, time taken."""
+    lines = ["", f"## Row {row.number}: {row.title}", "", f"Target: {row.target}.", ""]
+    if row.error:
+        lines += [f"Error: `{row.error}`", ""]
+    if row.series:
+        lines += ["| peer | metric | median | min-max | n |", "|---|---|---|---|---|"]
+        for series in row.series:
+            mid, spread = series.summary()
+            unit = f" {series.unit}" if series.unit and series.unit != "x" else series.unit
+            lines.append(
+                f"| {series.peer} | {series.metric} | {mid}{unit} | {spread}{unit} | "
+                f"{len(series.values)} |"
+            )
+        lines.append("")
+    lines += [f"- {note}" for note in row.notes]
+    if row.profile:
+        heading = (
+            "Profile of the nebula server during this workload (py-spy):"
+            if row.profile.startswith(("raw stacks", "py-spy"))
+            else "Profile:"
+        )
+        lines += ["", heading, "", "```", row.profile, "```"]
+    return [*lines, "", f"({row.seconds:.0f} s)"]
+
+
+def render(rows: list[RowResult], mode: str, argv: list[str], seconds: float) -> str:
     now = datetime.datetime.now(datetime.UTC)
     lines = [
-        f"# nebula_jupyter benchmark — {cfg.name} run, {now:%Y-%m-%d %H:%M} UTC",
+        f"# nebula_jupyter benchmark — {mode} run, {now:%Y-%m-%d %H:%M} UTC",
         "",
         f"Command: `{shlex.join(argv)}` (from the repository root; {seconds:.0f} s wall).",
         "",
@@ -102,47 +141,15 @@ def render(rows: list[RowResult], cfg: Config, argv: list[str], seconds: float) 
         "|---|---|---|---|---|---|",
     ]
     for row in rows:
-        if row.error:
-            lines.append(
-                f"| {row.number} | {_cell(row.title)} | — | {_cell(row.target)} | "
-                f"error: {_cell(row.error[:300])} | **no** |"
-            )
-            continue
-        for check in row.checks:
-            lines.append(
-                f"| {row.number} | {_cell(row.title)} | {_cell(check.name)} | {check.target()} | "
-                f"{check.measured()} | {'yes' if check.met else '**no**'} |"
-            )
+        lines += _targets(row)
     for row in rows:
-        lines += ["", f"## Row {row.number}: {row.title}", "", f"Target: {row.target}.", ""]
-        if row.error:
-            lines += [f"Error: `{row.error}`", ""]
-        if row.series:
-            lines += ["| peer | metric | median | min-max | n |", "|---|---|---|---|---|"]
-            for series in row.series:
-                mid, spread = series.summary()
-                unit = f" {series.unit}" if series.unit and series.unit != "x" else series.unit
-                lines.append(
-                    f"| {series.peer} | {series.metric} | {mid}{unit} | {spread}{unit} | "
-                    f"{len(series.values)} |"
-                )
-            lines.append("")
-        for note in row.notes:
-            lines += [f"- {note}"]
-        if row.profile:
-            heading = (
-                "Profile of the nebula server during this workload (py-spy):"
-                if row.profile.startswith(("raw stacks", "py-spy"))
-                else "Profile:"
-            )
-            lines += ["", heading, "", "```", row.profile, "```"]
-        lines += ["", f"({row.seconds:.0f} s)"]
+        lines += _details(row)
     return "\n".join(lines) + "\n"
 
 
 def write(
     rows: list[RowResult],
-    cfg: Config,
+    mode: str,
     argv: list[str],
     seconds: float,
     results_dir: Path,
@@ -150,8 +157,8 @@ def write(
 ) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now(datetime.UTC)
-    path = results_dir / f"{stamp:%Y-%m-%d}-{cfg.name}.md"
-    path.write_text(render(rows, cfg, argv, seconds))
-    raw = rawdir / f"{stamp:%Y-%m-%d-%H%M%S}-{cfg.name}.json"
+    path = results_dir / f"{stamp:%Y-%m-%d}-{mode}.md"
+    path.write_text(render(rows, mode, argv, seconds))
+    raw = rawdir / f"{stamp:%Y-%m-%d-%H%M%S}-{mode}.json"
     raw.write_text(json.dumps([row.to_json() for row in rows], indent=1, default=str))
     return path

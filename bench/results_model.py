@@ -1,4 +1,4 @@
-"""What a row produces: measured series, paired ratios, and target checks."""
+"""What a measurement produces (a results row): measured series and target checks."""
 
 from __future__ import annotations
 
@@ -93,6 +93,11 @@ class Check:
 
     def target(self) -> str:
         return f"{self.op} {self.fmt.format(self.threshold)}{self.unit}"
+
+
+def every(name: str, share: float) -> Check:
+    """A share that must be 100%: of jobs complete, clients served, bytes delivered."""
+    return Check(name, [share], "==", 1.0, unit="", fmt="{:.0%}")
 
 
 @dataclasses.dataclass

@@ -23,8 +23,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
-# Extensions installed in the venv that have nothing to do with any row: off everywhere, so every
-# Jupyter peer is the same bare jupyter_server plus exactly what it is measured for.
+# Extensions installed in the venv that have nothing to do with any measurement: off everywhere,
+# so every Jupyter peer is the same bare jupyter_server plus exactly what it is measured for.
 _UNRELATED = {"jupyterlab": False, "jupyter_lsp": False, "notebook_shim": False}
 
 
@@ -214,7 +214,7 @@ def terminals_server(workdir: Path) -> JupyterServer:
 
 
 def kernel_server(workdir: Path, *, limit_rate: bool) -> JupyterServer:
-    """Kernels (and nebula, for row 5's kernel-API path); ``limit_rate`` is Jupyter's default."""
+    """Kernels, and nebula for kernel_print's ``nj.run`` paths; ``limit_rate`` is the default."""
     label = "kernel-default" if limit_rate else "kernel-unlimited"
     server = JupyterServer(
         workdir,

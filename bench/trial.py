@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import dataclasses
 import time
+from collections.abc import Callable
 
 from .followers import now
 from .peers import Peer, Workload, open_gate
+from .sizes import MB
 
 SAMPLE_SECONDS = 0.02
 
@@ -41,11 +43,16 @@ class TrialResult:
     def rss_growth(self) -> int:
         return self.rss_peak - self.rss_before
 
+    @property
+    def throughput(self) -> float:
+        """MB/s of what the process wrote, per client (one client) or in aggregate (many)."""
+        return self.delivered_bytes / self.seconds / MB if self.seconds > 0 else float("nan")
+
 
 class RssSampler:
     """Peak RSS of the server process while a trial runs."""
 
-    def __init__(self, read) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, read: Callable[[], int]) -> None:
         self._read = read
         self.peak = read()
         self._task = asyncio.get_running_loop().create_task(self._loop())
@@ -77,7 +84,7 @@ async def run_trial(
     """One job: connect ``clients`` followers, open the gate, wait until every one has ended.
 
     ``pause_first``: the first client stops reading from its socket for that many seconds
-    from the gate (row 4), then reads again.
+    from the gate (:mod:`bench.measure.stalled_viewer_memory`), then reads again.
     """
     server = peer.server
     rss_before = server.rss()
@@ -87,14 +94,13 @@ async def run_trial(
     rss_connected = server.rss()
     sampler = RssSampler(server.rss)
     try:
-        if pause_first:
-            first = job.followers[0].client
-            assert first is not None
+        first = job.followers[0].client if pause_first else None
+        if first is not None:
             first.pause()
         cpu0 = server.cpu_seconds()
         bench0 = time.process_time()
         gate = await open_gate(job.gate)
-        if pause_first:
+        if first is not None:
             asyncio.get_running_loop().call_later(pause_first, first.resume)
         done = [follower.done for follower in job.followers]
         try:

@@ -14,7 +14,7 @@ Workloads (all lines are exactly 100 bytes, 99 base64 characters and ``\\n``):
 ``--sentinel NONCE`` ends the output with a line ``BENCH-DONE-<NONCE>`` (for the terminal peer,
 which has no end-of-run message); it is not counted in BYTES.
 
-Stdlib only, and importable without side effects: the kernel row inlines :func:`block`.
+Stdlib only, and importable without side effects: kernel_print's cell imports :func:`block`.
 """
 
 from __future__ import annotations

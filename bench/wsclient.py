@@ -1,8 +1,9 @@
 """A minimal asyncio WebSocket client, the same for every peer.
 
 Why not ``websockets``: the bench must be able to *stop reading* a socket for real (a paused
-client, row 4), hold 1,000 connections in one process (row 6) and spend as little CPU as
-possible per frame on a 2-core machine, so that the servers, not the client, are measured.
+client, stalled_viewer_memory), hold 1,000 connections in one process (memory_per_viewer) and
+spend as little CPU as possible per frame on a 2-core machine, so that the servers, not the
+client, are measured.
 An :class:`asyncio.Protocol` gives all three: ``pause_reading()`` stops the kernel reads, and a
 frame costs one slice of a bytearray. Only what the servers here send is supported: unmasked
 text/binary frames (continuations joined), ping (answered), close. No extensions are offered.

@@ -1,4 +1,6 @@
-"""Row 7: the widget in headless Chromium versus xterm.js alone, in the same page.
+"""The bench page in headless Chromium: the widget, xterm.js alone and bare sockets, in one page.
+
+Used by :mod:`bench.measure.browser_render`.
 
 The page (``bench/page/``) is served *on the nebula server's origin* by Playwright's request
 routing (``/bench-page/*`` never reaches the server), so the widget discovers the server from
@@ -8,7 +10,6 @@ real server, with the server token in the query as JupyterLab pages do.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import dataclasses
 import mimetypes
@@ -196,29 +197,3 @@ class BrowserBench:
             await self._browser.close()
         if self._pw is not None:
             await self._pw.stop()
-
-
-async def _smoke() -> None:  # pragma: no cover - manual check
-    import tempfile
-
-    from .servers import CeilingServer, nebula_server
-
-    workdir = Path(tempfile.mkdtemp())
-    server = await nebula_server(workdir).start()
-    ceiling = await CeilingServer(workdir).start()
-    bench = await BrowserBench(server).start()
-    try:
-        for _ in range(2):
-            print(await bench.xterm_alone(8_000_000))
-            print(await bench.widget(8_000_000))
-            print(await bench.bare(ceiling, 8_000_000, binary=False))
-            print(await bench.bare(ceiling, 8_000_000, binary=True))
-    finally:
-        print("\n".join(bench.console[-20:]))
-        await bench.stop()
-        await server.stop()
-        await ceiling.stop()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    asyncio.run(_smoke())

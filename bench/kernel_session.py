@@ -1,17 +1,16 @@
-"""Row 5: a notebook cell printing N bytes through jupyter-server's kernel WebSocket, versus the
-same bytes as a nebula run started with the kernel's Python API (``nj.run``).
+"""A python3 kernel driven like a browser drives it, and the three ways a cell's bytes get out.
 
-The bench drives the kernel like a browser does: ``POST api/kernels``, then the legacy JSON
+The bench talks to the kernel as JupyterLab does: ``POST api/kernels``, then the legacy JSON
 protocol on ``api/kernels/<id>/channels`` (no subprotocol), ``execute_request`` on shell,
-``stream`` / ``status`` on iopub. Three ways to get the bytes out:
+``stream`` / ``status`` on iopub. Used by :mod:`bench.measure.kernel_print`:
 
-* ``print``: the cell waits at the gate, then ``print(block, end="")`` N bytes; timed from the
-  gate to the cell's ``idle`` status on the bench's kernel socket; the bytes are those of the
-  ``stream`` messages received (the rate limit drops messages; what is dropped is missing).
-* ``nebula (bench follows)``: the cell calls ``nj.run([...writer...])`` (kernel secret, no
+* :func:`print_trial`: the cell waits at the gate, then ``print(block, end="")`` N bytes; timed
+  from the gate to the cell's ``idle`` status on the bench's kernel socket; the bytes are those
+  of the ``stream`` messages received (the rate limit drops messages; what is dropped is missing).
+* :func:`nebula_bench_follows`: the cell calls ``nj.run([...writer...])`` (kernel secret, no
   configuration) and prints the id; the bench follows the run over nebula's WebSocket, as the
   widget would in the browser, timed from the gate to the terminal status.
-* ``nebula (kernel follows)``: the cell calls ``nj.run`` and iterates ``run.follow()`` in the
+* :func:`nebula_kernel_follows`: the cell calls ``nj.run`` and iterates ``run.follow()`` in the
   kernel itself, opening the gate after the first event and timing until the terminal status;
   it prints ``{"bytes", "seconds"}`` which the bench reads.
 """
@@ -23,6 +22,7 @@ import dataclasses
 import datetime
 import json
 import uuid
+from typing import Any
 
 from . import wsclient
 from .followers import KernelFollower, StreamFollower
@@ -136,7 +136,7 @@ class KernelSession:
                 continue
         raise RuntimeError("kernel never answered kernel_info_request")
 
-    def _send(self, msg_type: str, content: dict) -> str:
+    def _send(self, msg_type: str, content: dict[str, Any]) -> str:
         msg_id = uuid.uuid4().hex
         message = {
             "header": {
