@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from typing import IO, Any
+from typing import IO
 
 from ..client import RunRecord
 
@@ -76,7 +76,7 @@ def describe_end(record: RunRecord) -> str:
     return text
 
 
-def command_text(command: Any) -> str:
+def command_text(command: list[str] | str | None) -> str:
     """Render a run's command the way a shell user would type it."""
     if isinstance(command, str):
         return command

@@ -10,6 +10,9 @@ from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV, TOKEN_ENV
 
 #: The Jupyter authorizer's resource name for every nebula endpoint.
 AUTH_RESOURCE = "nebula"
+# Jupyter's actions: GET routes need READ, changes need WRITE, and what runs a process needs
+# EXECUTE (as kernel and terminal sockets do). docs/rest.md lists the action of every route.
+READ, WRITE, EXECUTE = "read", "write", "execute"
 
 # Environment variables that carry a credential of this server or of the hub that spawned it;
 # children never see them, whatever their value.

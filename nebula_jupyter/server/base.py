@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.auth.identity import User
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from tornado import web
@@ -18,6 +20,18 @@ from .errors import ApiError, InvalidRequest
 from .manager import RunManager
 
 EXTENSION_USER = "nebula-token"
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def requires(action: str) -> Callable[[_Method], _Method]:
+    """Decorate a handler method: Jupyter's authorizer must grant ``action`` on "nebula".
+
+    jupyter_server's ``@authorized`` with the action named, so every route states its action
+    (``auth.READ``, ``auth.WRITE`` or ``auth.EXECUTE``) instead of deriving it from the method.
+    """
+    return cast(Callable[[_Method], _Method], authorized(action))
+
 
 # CONTRACT §2 v2: ASCII digits only. str.isdigit() also accepts '²' or '٣', which int() refuses
 # or reads differently; 18 digits keep the value inside a 64-bit index.

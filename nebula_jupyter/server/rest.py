@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..protocol import Stream
-from .base import NebulaAPIHandler
+from .auth import EXECUTE, READ, WRITE
+from .base import NebulaAPIHandler, requires
 from .errors import InvalidRequest
 from .records import RunRequest
 
@@ -21,16 +21,16 @@ class RunsHandler(NebulaAPIHandler):
     """``api/nebula/runs``: list and create."""
 
     @web.authenticated
-    @authorized
+    @requires(READ)
     async def get(self) -> None:
         """List runs newest first, optionally filtered by ``?status=``."""
         records = self.manager.list_records(self.get_query_argument("status", None))
         self.write_json({"runs": records})
 
     @web.authenticated
-    @authorized
+    @requires(EXECUTE)
     async def post(self) -> None:
-        """Create a run."""
+        """Create a run; starting a process needs the ``execute`` action, not just ``write``."""
         try:
             request = RunRequest.from_json(self.read_json())
         except ValueError as exc:
@@ -44,13 +44,13 @@ class RunHandler(NebulaAPIHandler):
     """``api/nebula/runs/{id}``: inspect and delete."""
 
     @web.authenticated
-    @authorized
+    @requires(READ)
     async def get(self, run_id: str) -> None:
         """Return one run's record."""
         self.write_json(self.manager.get_record(run_id))
 
     @web.authenticated
-    @authorized
+    @requires(WRITE)
     async def delete(self, run_id: str) -> None:
         """Delete a finished run and its output."""
         self.manager.delete(run_id)
@@ -62,7 +62,7 @@ class CancelHandler(NebulaAPIHandler):
     """``api/nebula/runs/{id}/cancel``."""
 
     @web.authenticated
-    @authorized
+    @requires(WRITE)
     async def post(self, run_id: str) -> None:
         """Accept a cancel (202); 409 once the run has ended."""
         self.write_json(self.manager.cancel(run_id), status=202)
@@ -74,7 +74,7 @@ class LogsHandler(NebulaAPIHandler):
     _copy: asyncio.Future[None] | None = None
 
     @web.authenticated
-    @authorized
+    @requires(READ)
     async def get(self, run_id: str) -> None:
         """Send the stored output; with ``?follow=1`` keep sending until the run ends."""
         stream_name = self.get_query_argument("stream", None)

@@ -15,7 +15,7 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import protocol
-from .auth import AUTH_RESOURCE, constant_time_match
+from .auth import AUTH_RESOURCE, READ, WRITE, constant_time_match
 from .base import EXTENSION_USER, NebulaAuthMixin
 from .errors import ApiError, InvalidRequest, RunConflict, RunNotFound
 from .fanout import StreamQuery, Subscription
@@ -27,7 +27,7 @@ class _SocketSink:
     def __init__(self, handler: RunStreamHandler) -> None:
         self._handler = handler
 
-    def send(self, frame: bytes) -> Any:
+    def send(self, frame: bytes) -> asyncio.Future[None]:
         # bytes with binary=False: a text frame whose UTF-8 was encoded once, for all clients.
         flushed = self._handler.write_message(frame, binary=False)
         flushed.add_done_callback(_consume_error)
@@ -79,7 +79,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             if self.credentials_presented():
                 if self.current_user is None:
                     raise web.HTTPError(403)
-                if not await self._authorized(self.current_user, "read"):
+                if not await self._authorized(self.current_user, READ):
                     raise web.HTTPError(403)
                 self._subscription = self._subscribe()
             else:
@@ -92,7 +92,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
     def _subscribe(self) -> Subscription:
         return self.manager.subscribe(self._run_id, self._query)
 
-    async def _authorized(self, user: Any, action: str) -> bool:
+    async def _authorized(self, user: User, action: str) -> bool:
         return bool(
             await ensure_async(self.authorizer.is_authorized(self, user, action, AUTH_RESOURCE))
         )
@@ -155,7 +155,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
         if self._auth_deadline is not None:
             self._auth_deadline.cancel()
         user = self._user_for(message)
-        if user is None or not await self._authorized(user, "read"):
+        if user is None or not await self._authorized(user, READ):
             self.close(protocol.CLOSE_UNAUTHORIZED, "Authentication failed.")
             return
         self.current_user = self._jupyter_current_user = user
@@ -170,7 +170,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             return
         self._start_pump()
 
-    def _user_for(self, message: protocol.ClientMessage) -> Any:
+    def _user_for(self, message: protocol.ClientMessage) -> User | None:
         if not isinstance(message, protocol.AuthMessage):
             return None
         if self.credentials.verify(message.token):
@@ -181,7 +181,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
         return None
 
     async def _cancel(self) -> None:
-        if not await self._authorized(self.current_user, "write"):
+        if not await self._authorized(self.current_user, WRITE):
             self._send_error("forbidden", "Not authorized to cancel this run.")
             return
         try:

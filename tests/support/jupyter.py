@@ -46,6 +46,10 @@ class Api:
         """Return a run's record."""
         return json.loads((await self.request("GET", "runs", run_id)).body)
 
+    async def list_runs(self, **params: str) -> dict[str, Any]:
+        """Return the body of ``GET api/nebula/runs``."""
+        return json.loads((await self.request("GET", "runs", params=params)).body)
+
     async def logs(self, run_id: str, **params: str) -> bytes:
         """Return a run's raw logs."""
         response = await self.request("GET", "runs", run_id, "logs", params=params)
