@@ -182,10 +182,15 @@ class NebulaApp(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Cancel active runs, wait for their processes, and close every socket with 1001."""
-        self._activity.stop()
-        await self.manager.shutdown()
+        # initialize_settings may have failed half-way; stopping must still work.
+        activity = getattr(self, "_activity", None)
+        if activity is not None:
+            activity.stop()
+        manager = getattr(self, "manager", None)
+        if manager is not None:
+            await manager.shutdown()
         await asyncio.sleep(0)
-        for socket in list(self.sockets):
+        for socket in list(getattr(self, "sockets", ())):
             socket.close(protocol.CLOSE_GOING_AWAY, "Server shutting down.")
         for name in (KERNEL_URL_ENV, KERNEL_SECRET_ENV):
             os.environ.pop(name, None)

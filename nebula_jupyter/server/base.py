@@ -86,7 +86,7 @@ class NebulaAuthMixin(_HandlerBase):
         Raises :class:`InvalidRequest` (400) for anything but 1 to 18 ASCII digits; the message
         names the parameter and never repeats the value.
         """
-        raw = self.get_query_argument(name, None)
+        raw = self.get_query_argument(name, None, strip=False)  # " 1" is not an integer
         if raw is None:
             return None
         if not _QUERY_INT.fullmatch(raw):

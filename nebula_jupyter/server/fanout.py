@@ -35,6 +35,14 @@ class StatusChange:
     terminal: bool
 
 
+class RunDeleted(Exception):
+    """The run was deleted while a subscriber still had output to send (CONTRACT §3 v2).
+
+    The stream must then end without a terminal status: a status after incomplete output
+    would present a truncated stream as complete.
+    """
+
+
 @dataclasses.dataclass(frozen=True)
 class StreamQuery:
     """What one viewer asked for (CONTRACT §3 query): resume point, history cap, window."""
@@ -62,6 +70,12 @@ class OutputFeed:
         self._ring_bytes = 0
         self._events: list[StatusChange] = []
         self._changed = asyncio.Event()
+        self.deleted = False
+
+    def mark_deleted(self) -> None:
+        """The run's output is gone: subscribers that have not finished stop with RunDeleted."""
+        self.deleted = True
+        self._notify()
 
     def publish_output(self, chunk: Chunk) -> None:
         """Announce a chunk that is already stored."""
@@ -183,6 +197,8 @@ class Subscription:
             else:
                 version -= 1  # a finished run: replay, then its terminal status
             while True:
+                if feed.deleted:
+                    raise RunDeleted(feed.reader.run_id)
                 changed = feed.changed()
                 event = feed.status_event(version + 1)
                 limit = event.after_seq if event else feed.last_seq
@@ -212,9 +228,8 @@ class Subscription:
             budget = min(budget, max(1, self.window_bytes - self._in_flight))
         chunks = self.feed.reader.read(self.cursor, limit, budget)
         if not chunks:
-            # The output is gone (the run was deleted): skip ahead instead of spinning.
-            self.cursor = limit
-            return
+            # Stored output vanished under us: the run was deleted.
+            raise RunDeleted(self.feed.reader.run_id)
         for stream, seq, data in _merge_by_stream(chunks):
             await self._wait_for_window(len(data))
             await self._send(
@@ -226,7 +241,19 @@ class Subscription:
             return
         while self._in_flight and self._in_flight + data_bytes > self.window_bytes:
             self._acked.clear()
-            await self._acked.wait()
+            # A client that stopped acking must still learn that the run was deleted.
+            deleted = self.feed.changed()
+            waiters = {
+                asyncio.ensure_future(self._acked.wait()),
+                asyncio.ensure_future(deleted.wait()),
+            }
+            try:
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+            if self.feed.deleted:
+                raise RunDeleted(self.feed.reader.run_id)
 
     async def _send(self, frame: bytes, *, seq: int = 0, data_bytes: int = 0) -> None:
         flushed = self.sink.send(frame)

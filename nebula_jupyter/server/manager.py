@@ -94,7 +94,7 @@ class RunManager:
                 wanted = RunStatus(status)
             except ValueError:
                 choices = ", ".join(s.value for s in RunStatus)
-                raise InvalidRequest(f"Unknown status {status!r}; use one of {choices}.") from None
+                raise InvalidRequest(f"Unknown 'status'; use one of {choices}.") from None
         return [
             run.record.to_record()
             for run in reversed(self._runs.values())
@@ -200,6 +200,7 @@ class RunManager:
             )
         del self._runs[run_id]
         self.storage.delete(run_id)
+        run.feed.mark_deleted()
 
     async def shutdown(self) -> None:
         """Cancel every active run (``server_shutdown``) and wait until their processes are gone."""

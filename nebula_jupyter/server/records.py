@@ -129,9 +129,10 @@ class RunRequest:
         """Validate a decoded JSON body, raising ValueError that says what is wrong."""
         if not isinstance(body, dict):
             raise ValueError("The body must be a JSON object.")
-        unknown = sorted(set(body) - _REQUEST_FIELDS)
-        if unknown:
-            raise ValueError(f"Unknown field(s): {', '.join(map(repr, unknown))}.")
+        if set(body) - _REQUEST_FIELDS:
+            # Not repeated back: a field name is client text and may be anything.
+            known = ", ".join(sorted(_REQUEST_FIELDS))
+            raise ValueError(f"The body has unknown fields; the fields are {known}.")
         if "command" not in body:
             raise ValueError("'command' is required.")
         command = _command(body["command"])

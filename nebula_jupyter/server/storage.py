@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from ..protocol import Stream
 from .records import StoredRun
+
+log = logging.getLogger(__name__)
 
 INDEX_ENTRY = struct.Struct("<QIB3x")  # offset in the stream file, length, stream
 
@@ -73,9 +76,20 @@ class RecordStore:
         self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
     def load_all(self) -> list[StoredRun]:
-        """Return every record, oldest first."""
-        rows = self._db.execute("SELECT record FROM runs ORDER BY position").fetchall()
-        return [StoredRun.from_storage(json.loads(row[0])) for row in rows]
+        """Return every readable record, oldest first; a damaged one is logged and skipped.
+
+        One bad row (written by an older version, or edited by hand) must not keep the
+        extension from starting.
+        """
+        records = []
+        for position, raw in self._db.execute(
+            "SELECT position, record FROM runs ORDER BY position"
+        ):
+            try:
+                records.append(StoredRun.from_storage(json.loads(raw)))
+            except (ValueError, TypeError, KeyError) as exc:
+                log.error("Skipping the damaged run record at row %d: %s", position, exc)
+        return records
 
     def close(self) -> None:
         """Close the database."""
@@ -123,6 +137,7 @@ class LogReader:
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
+        self.run_id = directory.name
 
     def _path(self, name: str) -> Path:
         return self._directory / name

@@ -18,7 +18,7 @@ from .. import protocol
 from .auth import AUTH_RESOURCE, READ, WRITE, constant_time_match
 from .base import EXTENSION_USER, NebulaAuthMixin
 from .errors import ApiError, InvalidRequest, RunConflict, RunNotFound
-from .fanout import StreamQuery, Subscription
+from .fanout import RunDeleted, StreamQuery, Subscription
 
 
 class _SocketSink:
@@ -128,7 +128,9 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
         if task.cancelled():
             return
         exc = task.exception()
-        if exc is not None and not isinstance(exc, WebSocketClosedError):
+        if isinstance(exc, RunDeleted):
+            self.close(protocol.CLOSE_NOT_FOUND, "The run was deleted.")
+        elif exc is not None and not isinstance(exc, WebSocketClosedError):
             self.log.error("Run stream failed", exc_info=exc)
             self.close(protocol.CLOSE_INTERNAL_ERROR, "Internal error.")
 
