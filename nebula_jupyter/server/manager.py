@@ -12,7 +12,6 @@ import collections
 import contextlib
 import dataclasses
 import logging
-import os
 import signal
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +20,7 @@ from pathlib import Path
 from ..protocol import RUN_ID_ENV, RUN_ID_PATTERN, EndReason, RunRecord, RunStatus, Stream
 from .errors import InvalidRequest, RunConflict, RunNotFound, ShuttingDown, TooManyRuns
 from .fanout import OutputFeed, StreamQuery, Subscription
+from .processes import signal_run
 from .records import RunRequest, StoredRun
 from .run import LaunchSpec, RunProcess, RunTimings
 from .storage import Storage
@@ -66,8 +66,8 @@ class RunManager:
             record.stderr_bytes = reader.stream_size(Stream.STDERR)
             record.last_seq = reader.count()
             run.feed.last_seq = record.last_seq
-            if record.pid is not None:
-                kill_leftovers(record.id, record.pid)
+            # After a crash the pid may have been reused: trust only the run's marker.
+            signal_run(record.id, None, signal.SIGKILL)
             run.fail_lost()
             log.warning("Run %s was active when the server stopped: marked failed.", record.id)
 
@@ -262,26 +262,3 @@ class RunManager:
         self._active.discard(run.record.id)
         if not self.shutting_down:
             self._start_next()
-
-
-def kill_leftovers(run_id: str, pgid: int) -> None:
-    """SIGKILL what is left of a lost run's process group, if it is still that run's."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pgid, signal.SIGKILL)
-        return
-    marker = f"{RUN_ID_ENV}={run_id}".encode()
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry.name)) != pgid:
-                continue
-            environ = (entry / "environ").read_bytes().split(b"\0")
-        except (OSError, ValueError):
-            continue
-        # The pid may have been reused since the crash: only kill our own run's processes.
-        if marker in environ:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry.name), signal.SIGKILL)

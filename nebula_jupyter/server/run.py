@@ -8,10 +8,8 @@ before any output, so a spawn error goes straight from ``queued`` to ``failed``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from pathlib import Path
 from ..protocol import EndReason, RunStatus, Stream
 from .errors import RunConflict
 from .fanout import OutputFeed
+from .processes import signal_run
 from .records import StoredRun
 from .storage import Chunk, LogWriter, RecordStore
 
@@ -246,7 +245,7 @@ class RunProcess:
             timer.cancel()
         self._timers.clear()
         if self._transport is not None:
-            # As CI runners do: nothing the run left behind in its group outlives it.
+            # As CI runners do: nothing the run left behind outlives it (CONTRACT §1 Cleanup).
             self._signal_group(signal.SIGKILL)
             self._transport.close()
         if self._writer is not None:
@@ -269,11 +268,9 @@ class RunProcess:
         self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, signum: signal.Signals) -> None:
-        pid = self.record.pid
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signum)
+        # The group, and the descendants that left it (by session or by marker).
+        if self.record.pid is not None:
+            signal_run(self.record.id, self.record.pid, signum)
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self._timers.append(asyncio.get_running_loop().call_later(delay, callback))

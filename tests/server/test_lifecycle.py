@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +11,10 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from ..support.jupyter import Api, child, read_all
+from ..support.processes import alive, read_pids
 from ..support.waiting import wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie counts as gone: it has exited and only waits for its parent.
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def read_pids(path: Path) -> list[int]:
-    return [int(line) for line in path.read_text().split()] if path.exists() else []
 
 
 @pytest.mark.parametrize("ignore_term", [False, True])

@@ -12,9 +12,9 @@ import psutil
 import pytest
 
 from ..support.jupyter import child
+from ..support.processes import alive, read_pids
 from ..support.server_process import ServerProcess
 from ..support.waiting import wait_for
-from .test_lifecycle import alive, read_pids
 
 
 @pytest.fixture
