@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .client import Command, Conflict, NebulaClient, NebulaError, RunRecord
-from .client.calls import RunOptions
+from .client.calls import RunOptions, checked, create_here
 from .protocol import TERMINAL_STATUSES, StatusMessage
 
 if TYPE_CHECKING:
@@ -19,7 +20,13 @@ __all__ = ["Run", "connect", "run", "runs"]
 _lock = threading.Lock()
 _default_client: NebulaClient | None = None
 
+HOW_TO_CHOOSE_CWD = (
+    "os.chdir() into a folder inside the server's root, or pass cwd=DIR "
+    "(relative to the server's root; cwd='' is the root)"
+)
 
+
+@checked
 def connect(
     url: str | None = None, token: str | None = None, *, timeout_seconds: float = 30.0
 ) -> NebulaClient:
@@ -40,15 +47,23 @@ def _client() -> NebulaClient:
         return _default_client
 
 
+@checked
 def run(command: Command, **options: Unpack[RunOptions]) -> Run:
     """Start a run on the server (a list runs directly, a string through /bin/sh).
 
-    ``options``: ``name``, ``cwd`` (relative to the server's root), ``env``.
+    ``options``: ``name``; ``cwd`` (relative to the server's root, or absolute inside it;
+    default: this process's current folder, e.g. the notebook's); ``env`` (over the server's
+    child environment; ``PATH`` defaults to this process's, with the folder of this Python
+    first, so ``python`` in the command is the kernel's own).
     """
     client = _client()
-    return Run(client.create(command, **options), client)
+    record = create_here(
+        client.create, command, options, python=sys.executable, how_to_choose=HOW_TO_CHOOSE_CWD
+    )
+    return Run(record, client)
 
 
+@checked
 def runs(status: str | None = None) -> list[Run]:
     """Return every run the server knows, newest first (optionally only one status)."""
     client = _client()
@@ -64,6 +79,7 @@ class Run:
         self._client = client if client is not None else _client()
 
     @classmethod
+    @checked
     def get(cls, run_id: str) -> Run:
         """Re-attach to an existing run by id."""
         client = _client()
@@ -102,6 +118,7 @@ class Run:
         """Say whether the run has reached a terminal status."""
         return self._fresh()["status"] in TERMINAL_STATUSES
 
+    @checked
     def wait(self, timeout: float | None = None) -> Run:
         """Block until the run ends and return it; raise TimeoutError after ``timeout`` s."""
         try:
@@ -122,10 +139,16 @@ class Run:
             self._record = exc.run if exc.run is not None else self._client.get(self.id)
         return self
 
+    @checked
     def logs(self, stream: str | None = None) -> str:
-        """Return the output so far as text (both streams in order, or just one)."""
+        """Return the output so far as text: both streams in the order the server read them, or one.
+
+        Writes made at the same moment on the two pipes have no order between them; merge them
+        in the program (``2>&1``) when their interleaving matters.
+        """
         return self._client.logs(self.id, stream).decode("utf-8", errors="replace")
 
+    @checked
     def follow(self, after: int = 0) -> Iterator[Event]:
         """Yield output and status events until the run ends."""
         for event in self._client.follow(self.id, after):

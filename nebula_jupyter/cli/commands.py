@@ -13,13 +13,20 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from ..client import Conflict, NebulaClient, NebulaError, RunRecord
+from ..client.calls import RunOptions, create_here
 from ..protocol import OutputMessage, StatusMessage
-from .console import Output, describe_end, runs_table, say, status_lines
+from .console import Output, describe_end, printable, runs_table, say, silence, status_lines
 
 EXIT_SERVER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_CANCELLED = 130  # what a shell reports for a job stopped with Ctrl-C (128 + SIGINT)
 EXIT_SPAWN_ERROR = 127  # the shell's "command not found"
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what `cat` gives when its reader goes away
+
+HOW_TO_CHOOSE_CWD = (
+    "run nebula from a folder inside the server's root, or pass --cwd DIR "
+    "(relative to the server's root; --cwd . is the root)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +34,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print one line naming the problem and where to get help, then exit 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        text = printable(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+        self.exit(EXIT_USAGE, text + "\n")
 
 
 def exit_code_for(record: RunRecord) -> int:
@@ -49,7 +57,10 @@ def exit_code_for(record: RunRecord) -> int:
 
 
 def _client(args: argparse.Namespace) -> NebulaClient:
-    return NebulaClient(args.url, args.token, timeout_seconds=args.timeout)
+    try:
+        return NebulaClient(args.url, args.token, timeout_seconds=args.timeout)
+    except ValueError as exc:  # a --url that is not one, a --timeout of 0
+        _usage_error(args, str(exc))
 
 
 class _Canceller:
@@ -98,11 +109,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.shell:
         command = " ".join(command)
     env = dict(_parse_env(args, item) for item in args.env)
+    options: RunOptions = {"name": args.name, "cwd": args.cwd, "env": env or None}
     client = _client(args)
-    record = client.create(command, name=args.name, cwd=args.cwd, env=env or None)
+    try:
+        # The run starts where this shell is, with its PATH, unless --cwd/--env PATH say else.
+        record = create_here(client.create, command, options, how_to_choose=HOW_TO_CHOOSE_CWD)
+    except ValueError as exc:  # text no run can be given: a NUL, undecodable bytes
+        _usage_error(args, str(exc))
     run_id = str(record["id"])
     if args.detach:
-        print(run_id, flush=True)
+        print(printable(run_id), flush=True)
         return 0
     if not args.quiet:
         say(f"run {run_id} {record['status']}")
@@ -186,14 +202,14 @@ def _run_concurrently(tasks: Iterable[Callable[[], None]]) -> None:
 def cmd_cancel(args: argparse.Namespace) -> int:
     """Ask the server to cancel a run."""
     record = _client(args).cancel(args.id)
-    print(f"cancel requested for run {record['id']} (status: {record['status']})")
+    print(printable(f"cancel requested for run {record['id']} (status: {record['status']})"))
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a finished run and its logs."""
     _client(args).delete(args.id)
-    print(f"deleted run {args.id}")
+    print(printable(f"deleted run {args.id}"))
     return 0
 
 
@@ -226,6 +242,8 @@ The server is found from --url/--token, else NEBULA_URL/NEBULA_TOKEN, else the r
 Jupyter servers of this user (jupyter server list)."""
 
 _RUN_EPILOG = """\
+The run starts in the current folder (which must lie inside the server's root; else choose
+with --cwd) with this shell's PATH (--env PATH=... replaces it), as if typed here.
 The run's stdout goes to stdout and its stderr to stderr, live. Exit status: the run's exit
 code; 130 if it was cancelled; 128+N if signal N ended it; 127 if the command could not be
 started; 1 if the server failed; 2 for usage errors. Ctrl-C cancels the run and waits for it
@@ -274,7 +292,11 @@ def build_parser() -> _Parser:
 
     run = add("run", cmd_run, "start a command as a run and follow its output", epilog=_RUN_EPILOG)
     run.add_argument("--name", help="a label for the run")
-    run.add_argument("--cwd", help="working directory, relative to the server's root_dir")
+    run.add_argument(
+        "--cwd",
+        help="working directory, relative to the server's root_dir (or absolute inside it);\n"
+        "default: the current folder, which must lie inside the server's root",
+    )
     run.add_argument(
         "--env",
         action="append",
@@ -332,7 +354,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except NebulaError as exc:
-        print(f"nebula: error: {exc.message}", file=sys.stderr)
+        print(f"nebula: error: {printable(exc.message)}", file=sys.stderr)
         return EXIT_SERVER_ERROR
     except KeyboardInterrupt:
         return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader of our output went away (`nebula ls | head -3`): stop quietly, as cat does.
+        silence(sys.stdout)
+        return EXIT_BROKEN_PIPE

@@ -1,15 +1,87 @@
-"""What the ``nebula`` command prints: raw output streams, status lines, tables, colours."""
+"""What the ``nebula`` command prints: raw output streams, status lines, tables, colours.
+
+Every human-readable line that carries text from the server (names, commands, errors: anyone
+who can create a run chooses them) goes through :func:`printable`, so that no control
+character reaches the terminal raw: a newline cannot break a table and an escape sequence
+cannot recolour, retitle or clear the user's terminal. Only the runs' own output (``nebula
+run``, ``nebula logs``) is written as the exact bytes, by design.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import shutil
 import sys
+import unicodedata
 from typing import IO
 
 from ..client import RunRecord
 
 _COLOURS = {"succeeded": "32", "failed": "31", "cancelled": "33", "running": "36", "queued": "2"}
+
+
+ELLIPSIS = "…"
+FALLBACK_COLUMNS = 120  # the width when stdout is not a terminal and COLUMNS is not set
+NAME_CELLS = 24  # the widest the NAME column of `nebula ls` gets
+
+# What a terminal acts on instead of showing, or shows somewhere else: C0 and C1 controls and
+# DEL (newlines, tabs, escape sequences), the line and paragraph separators, the bidirectional
+# controls (they reorder what follows them), and lone surrogates (not text at all).
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def printable(value: object) -> str:
+    """Return ``value`` as text for a terminal: control characters become visible escapes.
+
+    A newline shows as ``\\n``, a tab as ``\\t``, ESC as ``\\x1b``, U+202E as ``\\u202e``.
+    """
+    return _UNSAFE.sub(_escape, str(value))
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def cells(text: str) -> int:
+    """Return how many terminal columns ``text`` (already printable) takes."""
+    return sum(_cells(char) for char in text)
+
+
+def _cells(char: str) -> int:
+    if unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0  # combining marks and invisible format characters
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def one_line(value: object, width: int) -> str:
+    """Return ``value`` printable and cut to ``width`` columns, a cut marked with an ellipsis."""
+    text = str(value)
+    # Only the start can show, so a megabyte of command costs no more than a short one
+    # (an escape is never shorter than its character; wide and zero-width ones are rare).
+    head = text[: 4 * width + 8]
+    line = printable(head)
+    if len(head) == len(text) and cells(line) <= width:
+        return line
+    kept: list[str] = []
+    used = 0
+    for char in line:
+        used += _cells(char)
+        if used > width - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + ELLIPSIS
+
+
+def terminal_columns() -> int:
+    """Return the width to fit lines to: COLUMNS, else the terminal's, else 120."""
+    return shutil.get_terminal_size((FALLBACK_COLUMNS, 24)).columns
 
 
 def coloured(text: str, status: str, stream: IO[str]) -> str:
@@ -22,8 +94,9 @@ def coloured(text: str, status: str, stream: IO[str]) -> str:
 
 
 def say(message: str, status: str = "") -> None:
-    """Print one of nebula's own status lines on stderr."""
-    print(f"nebula: {coloured(message, status, sys.stderr)}", file=sys.stderr, flush=True)
+    """Print one of nebula's own status lines on stderr (server text in it made printable)."""
+    text = coloured(printable(message), status, sys.stderr)
+    print(f"nebula: {text}", file=sys.stderr, flush=True)
 
 
 class Output:
@@ -49,10 +122,11 @@ class Output:
         except BrokenPipeError:
             # The reader went away (`| head`): keep going quietly, as cat would stop writing.
             self.closed = True
-            _silence(self.stream)
+            silence(self.stream)
 
 
-def _silence(stream: IO[str]) -> None:
+def silence(stream: IO[str]) -> None:
+    """Send ``stream``'s later writes to /dev/null (its reader went away)."""
     # Point the descriptor at /dev/null so the interpreter's final flush cannot fail again.
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -73,7 +147,7 @@ def describe_end(record: RunRecord) -> str:
         text += f": {record['error']}"
     elif record.get("reason") not in (None, "exited", "signalled", "cancelled"):
         text += f" ({record['reason']})"
-    return text
+    return printable(text)
 
 
 def command_text(command: list[str] | str | None) -> str:
@@ -85,11 +159,11 @@ def command_text(command: list[str] | str | None) -> str:
 
 def status_lines(record: RunRecord, stream: IO[str]) -> list[str]:
     """Return the human-readable lines of `nebula status`."""
-    status = str(record["status"])
+    status = printable(record["status"])
     rows = [
         ("id", record["id"]),
         ("name", record.get("name")),
-        ("status", coloured(status, status, stream)),
+        ("status", status),
         ("command", command_text(record.get("command"))),
         ("cwd", record.get("cwd") or "(server root)"),
         ("exit code", record.get("exit_code")),
@@ -99,37 +173,56 @@ def status_lines(record: RunRecord, stream: IO[str]) -> list[str]:
         ("created", record.get("created_at")),
         ("started", record.get("started_at")),
         ("finished", record.get("finished_at")),
-        (
-            "output",
-            f"{record.get('stdout_bytes', 0)} B stdout, {record.get('stderr_bytes', 0)} B stderr",
-        ),
+        ("output", _sizes(record)),
     ]
-    return [f"{label + ':':<11}{value}" for label, value in rows if value is not None]
+    lines = []
+    for label, value in rows:
+        if value is not None:
+            shown = coloured(status, status, stream) if label == "status" else printable(value)
+            lines.append(f"{label + ':':<11}{shown}")
+    return lines
 
 
-def runs_table(records: list[RunRecord], stream: IO[str]) -> list[str]:
-    """Return the lines of the `nebula ls` table (header first)."""
+def runs_table(records: list[RunRecord], stream: IO[str], columns: int | None = None) -> list[str]:
+    """Return the lines of the `nebula ls` table (header first): one line per run.
+
+    Each line fits in ``columns`` (default: :func:`terminal_columns`). The COMMAND column,
+    last, takes what is left and is cut with an ellipsis; NAME gives up room first.
+    """
+    width = max(1, terminal_columns() if columns is None else columns)
     header = ("ID", "NAME", "STATUS", "EXIT", "CREATED", "COMMAND")
     rows = [
         (
-            str(r["id"]),
-            str(r.get("name") or "-"),
-            str(r["status"]),
-            _exit_text(r),
-            str(r.get("created_at") or "-")[:19].replace("T", " "),
+            one_line(r["id"], 64),
+            printable(r.get("name") or "-"),
+            printable(r["status"]),
+            printable(_exit_text(r)),
+            printable(str(r.get("created_at") or "-")[:19].replace("T", " ")),
             command_text(r.get("command")),
         )
         for r in records
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    widths = [min(max(cells(row[i]) for row in [header, *rows]), 64) for i in range(5)]
+    # The name column shrinks (to 6, or its widest name) so the command keeps ~24 columns.
+    others = sum(widths) - widths[1] + 2 * 5
+    widths[1] = max(min(widths[1], NAME_CELLS, width - others - 24), min(widths[1], 6))
     lines = []
     for row in [header, *rows]:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        padded = [_pad(one_line(cell, size), size) for cell, size in zip(row, widths, strict=False)]
+        room = width - cells("  ".join([*padded, ""]))
+        if room < 2:
+            # Too narrow for any of the command: cut the line itself, uncoloured.
+            lines.append(one_line("  ".join([*padded, row[-1]]), width))
+            continue
         if row is not header:
             # Padding is applied before colouring so escape codes do not skew the columns.
-            cells[2] = coloured(cells[2], row[2], stream)
-        lines.append("  ".join([*cells, row[-1]]))
+            padded[2] = coloured(padded[2], row[2], stream)
+        lines.append("  ".join([*padded, one_line(row[-1], room)]))
     return lines
+
+
+def _pad(text: str, size: int) -> str:
+    return text + " " * (size - cells(text))
 
 
 def _exit_text(record: RunRecord) -> str:

@@ -17,9 +17,10 @@ class ServerAddress:
 
     def __post_init__(self) -> None:
         """Check the URL and make its path end with a slash so relative paths join under it."""
+        problem = url_problem(self.url)
+        if problem is not None:
+            raise ValueError(problem)
         parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) server URL: {self.display_url!r}")
         path = parts.path if parts.path.endswith("/") else parts.path + "/"
         object.__setattr__(self, "url", urlunsplit((parts.scheme, parts.netloc, path, "", "")))
 
@@ -31,9 +32,7 @@ class ServerAddress:
     @property
     def display_url(self) -> str:
         """Return the URL without any user:password part, fit for messages."""
-        parts = urlsplit(self.url)
-        netloc = parts.netloc.rpartition("@")[2]
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+        return _without_credentials(self.url)
 
     def http_url(self, path: str, query: Mapping[str, str] | None = None) -> str:
         """Return the absolute URL of ``path`` (relative to the base URL) with a query string."""
@@ -48,3 +47,20 @@ class ServerAddress:
     def headers(self) -> dict[str, str]:
         """Return the headers that authenticate a request."""
         return {"Authorization": f"token {self.token}"} if self.token else {}
+
+
+def url_problem(url: str) -> str | None:
+    """Say what is wrong with ``url`` as a server's base URL, or return None when it will do."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return f"not an http(s) server URL: {url.rpartition('@')[2]!r}"
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return None
+    return f"not an http(s) server URL: {_without_credentials(url)!r}"
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

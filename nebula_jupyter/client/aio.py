@@ -15,7 +15,7 @@ import httpx
 from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
 from . import calls
 from .base import KEEPALIVE_OPTIONS, ClientBase
-from .calls import Call, Command, RunOptions
+from .calls import Call, Command, RunOptions, checked
 from .sync import deadline_after
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ T = TypeVar("T")
 class AsyncNebulaClient(ClientBase):
     """Asyncio client of one nebula server; every method raises :class:`NebulaError`."""
 
+    @checked
     async def create(self, command: Command, **options: Unpack[RunOptions]) -> RunRecord:
         """Start a run (a list runs directly, a string through /bin/sh) and return its record.
 
@@ -36,26 +37,32 @@ class AsyncNebulaClient(ClientBase):
         """
         return await self._send(calls.create_run(command, **options))
 
+    @checked
     async def get(self, run_id: str) -> RunRecord:
         """Return the current record of a run."""
         return await self._send(calls.get_run(run_id))
 
+    @checked
     async def list(self, status: str | None = None) -> list[RunRecord]:
         """Return the records of all runs, newest first, optionally only those in ``status``."""
         return await self._send(calls.list_runs(status))
 
+    @checked
     async def cancel(self, run_id: str) -> RunRecord:
         """Ask the server to cancel a run; raise Conflict if it already ended."""
         return await self._send(calls.cancel_run(run_id))
 
+    @checked
     async def delete(self, run_id: str) -> None:
         """Forget a finished run and its logs; raise Conflict if it is still active."""
         await self._send(calls.delete_run(run_id))
 
+    @checked
     async def logs(self, run_id: str, stream: str | None = None) -> bytes:
-        """Return the exact bytes a run wrote so far (both streams in order, or one)."""
+        """Return the exact bytes a run wrote so far (both streams in the order read, or one)."""
         return await self._send(calls.run_logs(run_id, stream))
 
+    @checked
     async def stream_logs(
         self, run_id: str, stream: str | None = None, *, follow: bool = False
     ) -> AsyncIterator[bytes]:
@@ -75,6 +82,7 @@ class AsyncNebulaClient(ClientBase):
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
 
+    @checked
     async def follow(self, run_id: str, after: int = 0) -> AsyncIterator[Event]:
         """Yield output and status events until the terminal status, surviving reconnects."""
         from .follow import FollowSession
@@ -83,6 +91,7 @@ class AsyncNebulaClient(ClientBase):
         async for event in _follow(session, None):
             yield event
 
+    @checked
     async def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:  # noqa: ASYNC109 (mirrors NebulaClient.wait)
         """Wait until the run ends and return its final record; raise TimeoutError."""
         from .follow import FollowSession

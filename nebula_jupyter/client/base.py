@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from .address import ServerAddress
-from .calls import Call
+from .calls import Call, checked
 from .discovery import discover
 from .errors import RequestTimeout, ServerUnavailable
 
@@ -31,6 +31,7 @@ KEEPALIVE_OPTIONS = [(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)] + [
 class ClientBase:
     """Address, timeouts and repr shared by both clients."""
 
+    @checked
     def __init__(
         self,
         url: str | None = None,

@@ -48,10 +48,19 @@ def discover(
         return ServerAddress(url, token or env.get(TOKEN_ENV) or None, "explicit")
     kernel_url, kernel_secret = env.get(KERNEL_URL_ENV), env.get(KERNEL_SECRET_ENV)
     if kernel_url and kernel_secret:
-        return ServerAddress(kernel_url, token or kernel_secret, "kernel")
+        return _from_variable(KERNEL_URL_ENV, kernel_url, token or kernel_secret, "kernel")
     if env.get(URL_ENV):
-        return ServerAddress(env[URL_ENV], token or env.get(TOKEN_ENV) or None, "environment")
+        token = token or env.get(TOKEN_ENV) or None
+        return _from_variable(URL_ENV, env[URL_ENV], token, "environment")
     return _from_running_servers(token, servers or running_servers)
+
+
+def _from_variable(name: str, url: str, token: str | None, source: str) -> ServerAddress:
+    try:
+        return ServerAddress(url, token, source)
+    except ValueError as exc:
+        # Not the caller's argument but their settings: say which one, as for no server at all.
+        raise ServerUnavailable(f"{name}: {exc}. To fix: {HOW_TO_CONFIGURE}.") from None
 
 
 def runtime_dir() -> Path:
@@ -79,11 +88,13 @@ def running_servers(directory: Path | None = None) -> list[ServerInfo]:
 
 
 def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
+    # A file is anyone's to write: only a plain positive int is a pid (True is 1, init; 0 and
+    # negative numbers would signal process groups; a huge one overflows the C call).
+    if type(pid) is not int or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True  # someone else's process: alive, though probably not ours to use

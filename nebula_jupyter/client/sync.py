@@ -15,7 +15,7 @@ import httpx
 from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
 from . import calls
 from .base import KEEPALIVE_OPTIONS, ClientBase
-from .calls import Call, Command, RunOptions
+from .calls import Call, Command, RunOptions, checked
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -36,6 +36,7 @@ class NebulaClient(ClientBase):
 
     _http: httpx.Client | None = None
 
+    @checked
     def create(self, command: Command, **options: Unpack[RunOptions]) -> RunRecord:
         """Start a run (a list runs directly, a string through /bin/sh) and return its record.
 
@@ -43,26 +44,32 @@ class NebulaClient(ClientBase):
         """
         return self._send(calls.create_run(command, **options))
 
+    @checked
     def get(self, run_id: str) -> RunRecord:
         """Return the current record of a run."""
         return self._send(calls.get_run(run_id))
 
+    @checked
     def list(self, status: str | None = None) -> list[RunRecord]:
         """Return the records of all runs, newest first, optionally only those in ``status``."""
         return self._send(calls.list_runs(status))
 
+    @checked
     def cancel(self, run_id: str) -> RunRecord:
         """Ask the server to cancel a run; raise Conflict if it already ended."""
         return self._send(calls.cancel_run(run_id))
 
+    @checked
     def delete(self, run_id: str) -> None:
         """Forget a finished run and its logs; raise Conflict if it is still active."""
         self._send(calls.delete_run(run_id))
 
+    @checked
     def logs(self, run_id: str, stream: str | None = None) -> bytes:
-        """Return the exact bytes a run wrote so far (both streams in order, or one)."""
+        """Return the exact bytes a run wrote so far (both streams in the order read, or one)."""
         return self._send(calls.run_logs(run_id, stream))
 
+    @checked
     def stream_logs(
         self, run_id: str, stream: str | None = None, *, follow: bool = False
     ) -> Iterator[bytes]:
@@ -78,6 +85,7 @@ class NebulaClient(ClientBase):
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from exc
 
+    @checked
     def follow(self, run_id: str, after: int = 0) -> Iterator[Event]:
         """Yield output and status events until the terminal status, surviving reconnects."""
         from .follow import FollowSession
@@ -85,6 +93,7 @@ class NebulaClient(ClientBase):
         session = FollowSession(self.address, run_id, after=after, **self._follow_options())
         yield from _follow(session, None)
 
+    @checked
     def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:
         """Block until the run ends and return its final record; raise TimeoutError."""
         from .follow import FollowSession

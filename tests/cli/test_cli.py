@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
+import pty
+import re
 import signal
+import struct
 import sys
+import termios
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +29,19 @@ if TYPE_CHECKING:
 
 
 LINES_20 = "".join(f"line {i}\n" for i in range(1, 21)).encode()
+PRINT_WHERE = "import os, sys; print(os.getcwd()); print(sys.executable)"
+# Anything a terminal would act on instead of showing (see test_console.py).
+RAW_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+# The colour nebula itself puts on a status word, on a terminal (and nothing else may have ESC).
+OUR_COLOUR = re.compile("\x1b\\[[0-9]+m((?:queued|running|succeeded|failed|cancelled) *)\x1b\\[0m")
+
+
+@pytest.fixture(autouse=True)
+def _inside_the_server_root(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Use the CLI from inside the server's root, as its users do: a run starts where they are."""
+    monkeypatch.chdir(jp_root_dir)
 
 
 async def read_line(stream: asyncio.StreamReader, timeout: float = 20) -> bytes:
@@ -53,6 +72,10 @@ async def run_id_from(stderr: asyncio.StreamReader) -> str:
         ["logs", "--stream", "nope", "x"],
         ["ls", "--status", "nope"],
         ["status", "--timeout", "soon", "x"],
+        ["status", "--timeout", "0", "x"],
+        ["ls", "--url", "ftp://example.org/"],
+        ["ls", "unexpected\x1b[2J\nargument"],
+        ["run", "--url", "http://127.0.0.1:9/", "--", "printf", "a\udcffb"],
     ],
 )
 def test_usage_errors_exit_2_with_one_line(argv: list[str], capsys: Any) -> None:
@@ -61,6 +84,7 @@ def test_usage_errors_exit_2_with_one_line(argv: list[str], capsys: Any) -> None
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error:" in err and "--help" in err
+    assert not RAW_CONTROL.search(err.rstrip("\n")), err
 
 
 @pytest.mark.parametrize("subcommand", ["run", "logs", "cancel", "status", "ls", "delete"])
@@ -144,6 +168,77 @@ async def test_run_with_env_cwd_and_name(cli: Cli, client: NebulaClient, jp_root
     assert result.stdout.decode().splitlines() == ["1 x=y", str((jp_root_dir / "place").resolve())]
     newest = (await asyncio.to_thread(client.list))[0]
     assert newest["name"] == "envy" and newest["cwd"] == "place"
+
+
+def own_python3(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """Return a `python3` of the caller's own, and a CLI environment whose PATH finds it first."""
+    from ..support.client_fixtures import clean_env
+
+    folder = tmp_path / "callers-bin"
+    folder.mkdir()
+    (folder / "python3").symlink_to(sys.executable)
+    return folder / "python3", clean_env(PATH=f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+async def test_run_starts_in_the_current_folder_with_the_shells_python3(
+    cli: Cli,
+    client: NebulaClient,
+    jp_root_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    here = jp_root_dir / "project" / "sub"
+    here.mkdir(parents=True)
+    (here / "prog.py").write_text("print('prog.py found')\n")
+    monkeypatch.chdir(here)
+    python3, env = own_python3(tmp_path)
+    result = await cli.run("run", "-q", "--", "python3", "-c", PRINT_WHERE, env=env)
+    assert result.code == 0, result.stderr
+    assert result.stdout.decode().splitlines() == [str(here.resolve()), str(python3)]
+    assert (await asyncio.to_thread(client.list))[0]["cwd"] == "project/sub"
+    # The first-hour case: a script next to the user, run with a bare `python3`.
+    prog = await cli.run("run", "-q", "--", "python3", "prog.py", env=env)
+    assert (prog.code, prog.stdout) == (0, b"prog.py found\n")
+
+
+async def test_explicit_cwd_and_path_win(
+    cli: Cli, jp_root_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (jp_root_dir / "project" / "sub").mkdir(parents=True)
+    monkeypatch.chdir(jp_root_dir / "project" / "sub")
+    _, env = own_python3(tmp_path)
+    script = 'pwd; echo "$PATH"'
+    result = await cli.run(
+        "run", "-q", "--cwd", "project", "--env", "PATH=/usr/bin:/bin", "--", "sh", "-c", script,
+        env=env,
+    )  # fmt: skip
+    assert result.stdout.decode().splitlines() == [
+        str((jp_root_dir / "project").resolve()),
+        "/usr/bin:/bin",
+    ]
+    root = await cli.run("run", "-q", "--cwd", ".", "--", "pwd", env=env)
+    assert root.stdout.decode().strip() == str(jp_root_dir.resolve())
+
+
+async def test_run_outside_the_server_root_says_so_in_one_line(
+    cli: Cli,
+    client: NebulaClient,
+    jp_root_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    before = await asyncio.to_thread(client.list)
+    result = await cli.run("run", "--", "python3", "prog.py")
+    err = result.stderr.decode()
+    assert result.code == 1 and err.count("\n") == 1 and err.startswith("nebula: error: "), err
+    assert f"current folder {outside.resolve()} " in err and "--cwd DIR" in err
+    assert "root" in err and "Traceback" not in err
+    assert await asyncio.to_thread(client.list) == before  # nothing was started
+    chosen = await cli.run("run", "-q", "--cwd", ".", "--", "pwd")
+    assert chosen.code == 0 and chosen.stdout.decode().strip() == str(jp_root_dir.resolve())
 
 
 async def test_detach_prints_the_id(cli: Cli, client: NebulaClient) -> None:
@@ -234,6 +329,109 @@ async def test_status_ls_cancel_delete(cli: Cli, client: NebulaClient) -> None:
     assert gone.code == 1 and b"404" in gone.stderr and gone.stderr.startswith(b"nebula: error:")
 
 
+NASTY = "echo one\n\techo two\x1b[31m red\x1b[0m\r\x07\x9b2J\u202eevil; exit 0"
+LONG = "echo " + " ".join(f"word{i}" for i in range(80))
+
+
+async def nasty_runs(client: NebulaClient) -> list[str]:
+    """Create finished runs with control characters and a long command; return their ids."""
+    ids = []
+    for command, name in ((NASTY, "multi\nline\tname\x1b]0;title\x07"), (LONG, None)):
+        record = await asyncio.to_thread(client.create, command, name=name)
+        await asyncio.to_thread(client.wait, record["id"], 20)
+        ids.append(record["id"])
+    return ids
+
+
+def assert_table(stdout: str, ids: list[str], columns: int) -> None:
+    lines = stdout.split("\n")
+    assert lines.pop() == ""  # the output ends with a newline
+    assert len(lines) == 1 + len(ids), lines  # the header, then one line per run
+    for line in lines:
+        plain = OUR_COLOUR.sub(r"\1", line)
+        assert not RAW_CONTROL.search(plain), repr(line)
+        assert len(plain) <= columns, (columns, line)
+    assert [line.split()[0] for line in lines[1:]] == ids[::-1]
+    assert all(line.endswith("…") for line in lines[1:])
+
+
+async def test_ls_prints_one_line_per_run_without_raw_controls(
+    cli: Cli, client: NebulaClient
+) -> None:
+    from ..support.client_fixtures import clean_env
+
+    ids = await nasty_runs(client)
+    piped = await cli.run("ls", env={k: v for k, v in clean_env().items() if k != "COLUMNS"})
+    assert piped.code == 0
+    assert_table(piped.stdout.decode(), ids, 120)
+    assert "echo one\\n\\techo two\\x1b[31m red" in piped.stdout.decode()
+    narrow = await cli.run("ls", env=clean_env(COLUMNS="70"))
+    assert_table(narrow.stdout.decode(), ids, 70)
+
+
+async def test_ls_on_a_terminal_is_cut_to_its_width(cli: Cli, client: NebulaClient) -> None:
+    from ..support.client_fixtures import clean_env
+
+    ids = await nasty_runs(client)
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 90, 0, 0))
+    attrs = termios.tcgetattr(follower)
+    attrs[1] &= ~termios.ONLCR  # keep "\n" as the program wrote it
+    termios.tcsetattr(follower, termios.TCSANOW, attrs)
+    env = {k: v for k, v in clean_env().items() if k not in ("COLUMNS", "NO_COLOR")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "nebula_jupyter.cli", *cli.argv("ls"),
+        stdin=asyncio.subprocess.DEVNULL, stdout=follower, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    os.close(follower)
+    output = await asyncio.to_thread(read_terminal, leader)
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+    assert OUR_COLOUR.search(output)  # it really saw a terminal: the statuses are coloured
+    assert_table(output, ids, 90)
+
+
+def read_terminal(leader: int) -> str:
+    """Read a pseudo-terminal's output until every writer has closed it."""
+    chunks = []
+    try:
+        while chunk := os.read(leader, 65536):
+            chunks.append(chunk)
+    except OSError:
+        pass  # EIO: the last writer is gone
+    finally:
+        os.close(leader)
+    return b"".join(chunks).decode()
+
+
+async def test_status_and_run_lines_show_controls_visibly(cli: Cli, client: NebulaClient) -> None:
+    ids = await nasty_runs(client)
+    status = await cli.run("status", ids[0])
+    text = status.stdout.decode()
+    assert status.code == 0 and not RAW_CONTROL.search(text), text
+    assert "name:      multi\\nline\\tname\\x1b]0;title\\x07\n" in text
+    assert "echo one\\n\\techo two\\x1b[31m red\\x1b[0m\\r\\x07\\x9b2J\\u202eevil" in text
+    # A spawn error's message names the program: the server's text, told back to a terminal.
+    missing = await cli.run("run", "--name", "bad\x1b[2J", "--", "/no/such\n\x1b[2Jprogram")
+    err = missing.stderr.decode()
+    assert missing.code == 127 and not RAW_CONTROL.search(err), err
+    assert len(err.splitlines()) == 2 and "\\x1b[2J" in err
+
+
+async def test_ls_into_a_closed_pipe_stops_quietly(cli: Cli, client: NebulaClient) -> None:
+    await nasty_runs(client)
+    reader, writer = os.pipe()
+    os.close(reader)  # like `nebula ls | head -1` once head has exited
+    try:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "nebula_jupyter.cli", *cli.argv("ls"),
+            stdin=asyncio.subprocess.DEVNULL, stdout=writer, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+    finally:
+        os.close(writer)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert (process.returncode, stderr) == (128 + signal.SIGPIPE, b"")
+
+
 async def test_server_errors_exit_1_without_leaking_tokens(cli: Cli, server: Server) -> None:
     secret = "not-the-token-7c1d"
     bad = await cli.run("ls", "--url", server.url, "--token", secret, auth=False)
@@ -252,6 +450,33 @@ async def test_environment_configures_the_cli(cli: Cli, server: Server) -> None:
     env = clean_env(NEBULA_URL=server.url, NEBULA_TOKEN=server.token)
     result = await cli.run("run", "-q", "--", "echo", "from-env", auth=False, env=env)
     assert result.code == 0 and result.stdout == b"from-env\n"
+
+
+LS_WATCHING_IMPORTS = """
+import json, runpy, sys
+sys.argv = ["nebula", "ls"]
+try:
+    runpy.run_module("nebula_jupyter.cli", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted(m for m in sys.modules if m == "jupyter_server" or m.startswith("jupyter_server."))
+print("IMPORTS " + json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+async def test_ls_discovery_never_imports_jupyter_server(server: Server) -> None:
+    # No --url and no NEBULA_URL: the CLI finds the test server from its jpserver-*.json file
+    # in the runtime dir (pytest-jupyter's), the path every `nebula` call without flags takes.
+    from ..support.client_fixtures import clean_env
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LS_WATCHING_IMPORTS,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=clean_env(),
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    last = stdout.decode().splitlines()[-1]
+    assert last.startswith("IMPORTS "), (stdout, stderr)
+    assert json.loads(last.removeprefix("IMPORTS ")) == {"code": 0, "heavy": []}, stderr
 
 
 def test_cli_module_runs_as_a_script() -> None:

@@ -153,9 +153,9 @@ async def test_not_found_everywhere(client: NebulaClient) -> None:
 
 
 async def test_bad_requests_carry_the_server_message(client: NebulaClient) -> None:
-    with pytest.raises(BadRequest) as empty:
-        await asyncio.to_thread(client.create, [])
-    assert "command" in empty.value.message and empty.value.status == 400
+    with pytest.raises(BadRequest) as missing:
+        await asyncio.to_thread(client.create, ["true"], cwd="no/such/folder")
+    assert "cwd" in missing.value.message and missing.value.status == 400
     with pytest.raises(BadRequest) as outside:
         await asyncio.to_thread(client.create, ["true"], cwd="../..")
     assert "cwd" in outside.value.message.lower() or "root" in outside.value.message.lower()
@@ -344,7 +344,7 @@ async def test_async_client_calls_and_errors(server: Server) -> None:
     with pytest.raises(NotFound):
         await client.get(record["id"])
     with pytest.raises(BadRequest):
-        await client.create("")
+        await client.create(["true"], cwd="no/such/folder")
     with pytest.raises(Unauthorized):
         await AsyncNebulaClient(server.url, "nope", timeout_seconds=5).list()
     sleeper = await client.create(["sleep", "30"])

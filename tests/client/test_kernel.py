@@ -9,6 +9,7 @@ import os
 import textwrap
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -27,6 +28,7 @@ r = nj.run({lines_command})
 r.wait(60)
 bad = nj.run("echo nope >&2; exit 3").wait(60)
 env_run = nj.run(["env"]).wait(60)
+where = nj.run(["python", "-c", "import os, sys; print(os.getcwd()); print(sys.prefix)"]).wait(60)
 client = importlib.import_module("nebula_jupyter.api")._client()
 secret = os.environ.get("NEBULA_KERNEL_SECRET", "")
 print("RESULT " + json.dumps({{
@@ -38,6 +40,8 @@ print("RESULT " + json.dumps({{
     "secret_sha": hashlib.sha256(secret.encode()).hexdigest(),
     "child_env": env_run.logs(),
     "repr": repr(r),
+    "where": where.logs("stdout").splitlines(),
+    "kernel_where": [os.getcwd(), sys.prefix],
 }}))
 """
 
@@ -111,9 +115,16 @@ def kernel_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_kernel_runs_with_no_configuration(
-    kernel_env: None, server: Server, jp_fetch: Any, jp_ws_fetch: Any
+    kernel_env: None, server: Server, jp_fetch: Any, jp_ws_fetch: Any, jp_root_dir: Path
 ) -> None:
-    body = {"path": "nb.ipynb", "type": "notebook", "name": "nb", "kernel": {"name": "python3"}}
+    # The notebook sits in a subfolder: its kernel starts there, and so do its runs.
+    (jp_root_dir / "work" / "nb").mkdir(parents=True)
+    body = {
+        "path": "work/nb/nb.ipynb",
+        "type": "notebook",
+        "name": "nb",
+        "kernel": {"name": "python3"},
+    }
     response = await jp_fetch("api", "sessions", method="POST", body=json.dumps(body))
     session = json.loads(response.body)
     kernel_id = session["kernel"]["id"]
@@ -133,6 +144,9 @@ async def test_kernel_runs_with_no_configuration(
     assert stdout_lines == [f"line {i}" for i in range(1, 13)] and "err 10" in result["logs"]
     assert result["bad"] == ["failed", 3, "nope\n"]
     assert "status='succeeded'" in result["repr"] and "exit_code=0" in result["repr"]
+    # nj.run starts where the notebook is, with the kernel's own Python.
+    assert result["kernel_where"][0] == str((jp_root_dir / "work" / "nb").resolve())
+    assert result["where"] == result["kernel_where"]
 
     # The kernel got the extension's own secret, not the server's token ...
     assert result["secret_sha"] != sha("")

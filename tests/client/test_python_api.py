@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +18,13 @@ import pytest
 from nebula_jupyter.api import Run, connect
 from nebula_jupyter.api import run as start_run
 from nebula_jupyter.api import runs as list_runs
-from nebula_jupyter.client import NebulaClient, OutputMessage, ServerUnavailable, StatusMessage
+from nebula_jupyter.client import (
+    BadRequest,
+    NebulaClient,
+    OutputMessage,
+    ServerUnavailable,
+    StatusMessage,
+)
 from nebula_jupyter.client.discovery import discover
 
 from ..support.jupyter import child
@@ -29,7 +36,13 @@ if TYPE_CHECKING:
 # `nebula_jupyter.api` names both the module and the function; ask for the module itself.
 runs_module = importlib.import_module("nebula_jupyter.api")
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _inside_the_server_root(jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Call the API from inside the server's root, as a notebook does: runs start where it is."""
+    monkeypatch.chdir(jp_root_dir)
 
 
 @pytest.fixture
@@ -146,6 +159,63 @@ async def test_run_with_cwd_and_env(connected: NebulaClient, jp_root_dir: Path) 
     await asyncio.to_thread(run.wait, 20)
     text = await asyncio.to_thread(run.logs)
     assert text.splitlines() == ["teal", str((jp_root_dir / "work").resolve())]
+
+
+PRINT_WHERE = "import os, sys; print(os.getcwd()); print(sys.prefix); print(sys.executable)"
+
+
+async def test_run_starts_in_the_callers_folder_with_the_callers_python(
+    connected: NebulaClient, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = jp_root_dir / "notebooks" / "experiment"
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    # A PATH whose `python` is another one, as for a kernel of a venv the server did not start
+    # in: the run must still get this Python (the server's children share this environment).
+    this_folder = str(Path(sys.executable).parent)
+    other = [p for p in os.environ["PATH"].split(os.pathsep) if p != this_folder]
+    monkeypatch.setenv("PATH", os.pathsep.join(other))
+    for command in (["python", "-c", PRINT_WHERE], f"python -c {shlex.quote(PRINT_WHERE)}"):
+        run = await asyncio.to_thread(start_run, command)
+        await asyncio.to_thread(run.wait, 20)
+        where = (await asyncio.to_thread(run.logs, "stdout")).splitlines()
+        assert where[:2] == [str(here.resolve()), sys.prefix], await asyncio.to_thread(run.logs)
+        assert Path(where[2]).parent == Path(sys.executable).parent
+        assert (await asyncio.to_thread(getattr, run, "record"))["cwd"] == "notebooks/experiment"
+
+
+async def test_explicit_cwd_and_env_win(
+    connected: NebulaClient, jp_root_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (jp_root_dir / "notebooks").mkdir()
+    monkeypatch.chdir(jp_root_dir / "notebooks")
+    script = 'pwd; echo "$PATH"'
+    run = await asyncio.to_thread(start_run, script, cwd="", env={"PATH": "/usr/bin:/bin"})
+    await asyncio.to_thread(run.wait, 20)
+    assert (await asyncio.to_thread(run.logs)).splitlines() == [
+        str(jp_root_dir.resolve()),
+        "/usr/bin:/bin",
+    ]
+    as_path = await asyncio.to_thread(start_run, ["pwd"], cwd=jp_root_dir / "notebooks")
+    await asyncio.to_thread(as_path.wait, 20)
+    assert await asyncio.to_thread(as_path.logs) == f"{(jp_root_dir / 'notebooks').resolve()}\n"
+
+
+async def test_run_outside_the_server_root_says_how_to_choose(
+    connected: NebulaClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
+    before = await asyncio.to_thread(list_runs)
+    with pytest.raises(BadRequest) as info:
+        await asyncio.to_thread(start_run, ["true"])
+    message = str(info.value)
+    assert f"current folder {outside.resolve()} " in message and "cwd=" in message
+    assert "root" in message and "\n" not in message
+    assert await asyncio.to_thread(list_runs) == before  # nothing was started
+    at_root = await asyncio.to_thread(start_run, ["true"], cwd="")
+    assert (await asyncio.to_thread(at_root.wait, 20)).exit_code == 0
 
 
 async def test_logs_decode_invalid_bytes_with_replacement(connected: NebulaClient) -> None:
