@@ -110,6 +110,10 @@ class RunRecord(TypedDict):
     stdout_bytes: int
     stderr_bytes: int
     last_seq: int
+    tty: bool
+    executor: str
+    host: str | None
+    unstored_bytes: int
 
 
 class ProtocolError(ValueError):
@@ -272,6 +276,10 @@ _RECORD_FIELDS: dict[str, tuple[Callable[[object], bool], str, object]] = {
     "stdout_bytes": (_count, "a non-negative integer", 0),
     "stderr_bytes": (_count, "a non-negative integer", 0),
     "last_seq": (_count, "a non-negative integer", 0),
+    "tty": (lambda v: isinstance(v, bool), "a boolean", False),
+    "executor": (_text, "a string", "local"),
+    "host": (_text_or_null, "a string or null", None),
+    "unstored_bytes": (_count, "a non-negative integer", 0),
 }
 
 

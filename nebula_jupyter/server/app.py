@@ -18,6 +18,7 @@ from .. import protocol
 from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV
 from .auth import ExtensionCredentials, child_environment
 from .manager import ManagerConfig, RunManager
+from .owners import OwnerLock
 from .rest import CancelHandler, LogsHandler, RunHandler, RunsHandler
 from .run import RunTimings
 from .storage import Storage
@@ -123,6 +124,7 @@ class NebulaApp(ExtensionApp):
         self.storage = Storage(data_dir)
         self.manager = RunManager(
             self.storage,
+            OwnerLock(data_dir),
             ManagerConfig(
                 root_dir=Path(self._server.root_dir),
                 env_factory=self._child_env,
@@ -171,6 +173,7 @@ class NebulaApp(ExtensionApp):
         os.environ[KERNEL_SECRET_ENV] = self.credentials.kernel_secret
         self._activity.start()
         self._mark_activity()
+        self.manager.start()
 
     def _mark_activity(self) -> None:
         # Jupyter's idle culling counts every '*_last_activity' setting: active runs keep

@@ -61,6 +61,12 @@ class TooManyRuns(ApiError):
     status_code = 429
 
 
+class StorageFull(ApiError):
+    """The data dir has no room for a new run's output (507, RFC 4918 §11.5)."""
+
+    status_code = 507
+
+
 class ShuttingDown(ApiError):
     """The server is stopping and takes no new runs (503)."""
 

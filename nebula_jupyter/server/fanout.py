@@ -17,8 +17,8 @@ from typing import Protocol
 
 from .. import protocol
 from ..protocol import Stream, TruncatedMessage
+from .logs import Chunk, LogReader
 from .records import StoredRun
-from .storage import Chunk, LogReader
 
 RING_BYTES = 8 << 20
 STORAGE_READ_BYTES = 256 * 1024
@@ -71,6 +71,20 @@ class OutputFeed:
         self._events: list[StatusChange] = []
         self._changed = asyncio.Event()
         self.deleted = False
+
+    @property
+    def ended(self) -> bool:
+        """Say whether the run's terminal status has been published."""
+        return bool(self._events) and self._events[-1].terminal
+
+    def advance(self, last_seq: int) -> None:
+        """Announce chunks up to ``last_seq`` that someone else stored (another server).
+
+        Subscribers read them from storage; nothing goes into the shared ring.
+        """
+        if last_seq > self.last_seq:
+            self.last_seq = last_seq
+            self._notify()
 
     def mark_deleted(self) -> None:
         """The run's output is gone: subscribers that have not finished stop with RunDeleted."""

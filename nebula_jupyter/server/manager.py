@@ -1,8 +1,12 @@
-"""The registry of runs and the handlers' only door: create, list, cancel, delete, subscribe, logs.
+"""The handlers' only door: create, list, get, cancel, delete, subscribe and read logs of runs.
 
 Handlers parse, authorize, call one method of :class:`RunManager` and serialize what it
 returns (records as JSON dicts, a :class:`Subscription`, or blocks of log bytes); they never
 see a :class:`RunProcess`, a feed or storage.
+
+Records live in storage, not in memory (CONTRACT §1.2 "Scale"): this server keeps only the
+runs it is running or has queued. Every other run, finished or run by another server sharing
+the data dir, is read from storage when asked for.
 """
 
 from __future__ import annotations
@@ -13,19 +17,35 @@ import contextlib
 import dataclasses
 import logging
 import signal
+import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 
 from ..protocol import RUN_ID_ENV, RUN_ID_PATTERN, EndReason, RunRecord, RunStatus, Stream
-from .errors import InvalidRequest, RunConflict, RunNotFound, ShuttingDown, TooManyRuns
+from .errors import (
+    InvalidRequest,
+    RunConflict,
+    RunNotFound,
+    ShuttingDown,
+    StorageFull,
+    TooManyRuns,
+)
 from .fanout import OutputFeed, StreamQuery, Subscription
+from .feeds import StoredFeeds, with_stored_counts
+from .owners import OwnerLock
+from .pages import Page, PageCursor
 from .processes import signal_run
 from .records import RunRequest, StoredRun
 from .run import LaunchSpec, RunProcess, RunTimings
-from .storage import Storage
+from .storage import MIN_FREE_BYTES, Storage
 
 log = logging.getLogger(__name__)
+
+#: How often this server looks for cancels asked through other servers and retries saves.
+TICK_SECONDS = 0.25
+#: How often it checks whether the owners of other servers' active runs are still alive.
+OWNER_CHECK_SECONDS = 2.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,66 +60,113 @@ class ManagerConfig:
 
 
 class RunManager:
-    """Own every run of this server; the only entry point the handlers use."""
+    """This server's runs, and the door to every run stored in the data dir."""
 
-    def __init__(self, storage: Storage, config: ManagerConfig) -> None:
+    def __init__(self, storage: Storage, owners: OwnerLock, config: ManagerConfig) -> None:
         self.storage = storage
+        self.owners = owners
         self.config = config
         self.shutting_down = False
-        self._runs: dict[str, RunProcess] = {}
+        self._live: dict[str, RunProcess] = {}
         self._queue: collections.deque[tuple[RunProcess, LaunchSpec]] = collections.deque()
-        self._active: set[str] = set()
+        self._running: set[str] = set()
+        self._unsaved: set[RunProcess] = set()
+        self._feeds = StoredFeeds(storage)
+        self._pages = PageCursor(storage.records.meta("cursor_key", uuid.uuid4().hex))
         self._tasks: set[asyncio.Task[None]] = set()
 
-    # -- startup ---------------------------------------------------------------------------
+    # -- start-up and housekeeping ---------------------------------------------------------
 
     def recover(self) -> None:
-        """Load stored runs; runs that were active when the server died become ``server_lost``."""
-        for record in self.storage.records.load_all():
-            run = self._make_run(record, writer=False)
-            self._runs[record.id] = run
-            if record.status.terminal:
-                run.feed.publish_status(record)
+        """Fail the stored active runs whose server is provably gone (``server_lost``).
+
+        Runs of a live server that shares the data dir are left alone (CONTRACT §1.2).
+        """
+        gone: set[str] = set()
+        for run, owner in self.storage.records.active():
+            if run.id in self._live or not self.owners.is_gone(owner):
                 continue
-            reader = self.storage.reader(record.id)
-            record.stdout_bytes = reader.stream_size(Stream.STDOUT)
-            record.stderr_bytes = reader.stream_size(Stream.STDERR)
-            record.last_seq = reader.count()
-            run.feed.last_seq = record.last_seq
             # After a crash the pid may have been reused: trust only the run's marker.
-            signal_run(record.id, None, signal.SIGKILL)
-            run.fail_lost()
-            log.warning("Run %s was active when the server stopped: marked failed.", record.id)
+            signal_run(run.id, None, signal.SIGKILL)
+            with_stored_counts(run, self.storage.reader(run.id))
+            run.move_to(RunStatus.FAILED)
+            run.reason = EndReason.SERVER_LOST
+            run.error = "The server stopped while this run was active."
+            with contextlib.suppress(sqlite3.Error):
+                self.storage.records.update(run)
+            log.warning("Run %s was active when its server stopped: marked failed.", run.id)
+            if owner is not None:
+                gone.add(owner)
+        for owner in gone:
+            self.owners.forget(owner)
+
+    def start(self) -> None:
+        """Start the periodic housekeeping (call once the event loop runs)."""
+        self._spawn(self._housekeeping())
+
+    async def _housekeeping(self) -> None:
+        ticks_per_owner_check = round(OWNER_CHECK_SECONDS / TICK_SECONDS)
+        tick = 0
+        while not self.shutting_down:
+            await asyncio.sleep(TICK_SECONDS)
+            tick += 1
+            try:
+                for run_id in self.storage.records.cancel_requests(self.owners.owner):
+                    live = self._live.get(run_id)
+                    if live is not None and not live.record.cancel_requested:
+                        self._cancel_live(live)
+                if tick % ticks_per_owner_check == 0:
+                    self.recover()
+            except sqlite3.Error:
+                log.debug("Housekeeping could not read the database", exc_info=True)
+            self._unsaved = {run for run in self._unsaved if not run.save()}
 
     # -- queries ---------------------------------------------------------------------------
 
-    def _get(self, run_id: str) -> RunProcess:
-        run = self._runs.get(run_id) if RUN_ID_PATTERN.match(run_id) else None
+    def _stored(self, run_id: str) -> StoredRun:
+        """Return the current record of any run; raise :class:`RunNotFound`."""
+        live = self._live.get(run_id)
+        if live is not None:
+            return live.record
+        run = self.storage.records.get(run_id) if RUN_ID_PATTERN.match(run_id) else None
         if run is None:
             raise RunNotFound(run_id)
+        if not run.status.terminal:
+            with_stored_counts(run, self.storage.reader(run_id))
         return run
+
+    def _feed(self, run_id: str) -> OutputFeed:
+        live = self._live.get(run_id)
+        return live.feed if live is not None else self._feeds.feed(self._stored(run_id))
 
     def get_record(self, run_id: str) -> RunRecord:
         """Return one run's record; raise :class:`RunNotFound`."""
-        return self._get(run_id).record.to_record()
+        return self._stored(run_id).to_record()
 
-    def list_records(self, status: str | None = None) -> list[RunRecord]:
-        """Return records newest first, optionally only those with one status.
+    def list_records(
+        self, status: str | None = None, limit: int = 100, before: str | None = None
+    ) -> Page:
+        """Return one page of records, newest first (CONTRACT §2 pagination).
 
-        Raises :class:`InvalidRequest` for an unknown status.
+        ``before`` is the ``next`` cursor of the previous page. Raises :class:`InvalidRequest`
+        for an unknown status, a limit outside 1..1000 or a cursor this data dir did not make.
         """
-        wanted: RunStatus | None = None
-        if status is not None:
-            try:
-                wanted = RunStatus(status)
-            except ValueError:
-                choices = ", ".join(s.value for s in RunStatus)
-                raise InvalidRequest(f"Unknown 'status'; use one of {choices}.") from None
-        return [
-            run.record.to_record()
-            for run in reversed(self._runs.values())
-            if wanted is None or run.record.status is wanted
-        ]
+        if status is not None and status not in RunStatus.__members__.values():
+            choices = ", ".join(s.value for s in RunStatus)
+            raise InvalidRequest(f"Unknown 'status'; use one of {choices}.")
+        position = self._pages.position(before)
+        rows = self.storage.records.page(status=status, before=position, limit=limit)
+        runs = [self._current(run) for _, run in rows]
+        last = rows[-1][0] if len(rows) == limit else None
+        return {"runs": runs, "next": self._pages.cursor(last) if last is not None else None}
+
+    def _current(self, run: StoredRun) -> RunRecord:
+        live = self._live.get(run.id)
+        if live is not None:
+            return live.record.to_record()
+        if not run.status.terminal:
+            with_stored_counts(run, self.storage.reader(run.id))
+        return run.to_record()
 
     def subscribe(self, run_id: str, query: StreamQuery) -> Subscription:
         """Prepare one viewer's stream of a run (CONTRACT §3); start it with ``run(sink)``.
@@ -107,10 +174,10 @@ class RunManager:
         Raises :class:`RunNotFound`, or :class:`InvalidRequest` when ``after_seq`` is beyond
         the run's last seq.
         """
-        run = self._get(run_id)
-        if query.after_seq > run.feed.last_seq:
+        feed = self._feed(run_id)
+        if query.after_seq > feed.last_seq:
             raise InvalidRequest("'after' is beyond the run's last seq.")
-        return Subscription(run.feed, query)
+        return Subscription(feed, query)
 
     def log_blocks(
         self, run_id: str, stream: Stream | None, *, follow: bool = False
@@ -120,95 +187,118 @@ class RunManager:
         With ``follow`` the iterator keeps yielding new output until the run has ended.
         Raises :class:`RunNotFound` at once, not at the first block.
         """
-        return self._log_blocks(self._get(run_id), stream, follow)
-
-    async def _log_blocks(
-        self, run: RunProcess, stream: Stream | None, follow: bool
-    ) -> AsyncIterator[bytes]:
-        position = 0
-        while True:
-            changed = run.feed.changed()
-            ended = run.record.status.terminal
-            for position, block in run.feed.reader.iter_raw(stream, position):  # noqa: B007, B020
-                yield block
-            if ended or not follow:
-                return
-            await changed.wait()
+        return _log_blocks(self._feed(run_id), stream, follow)
 
     @property
     def active_count(self) -> int:
-        """Return how many runs are queued or running."""
-        return len(self._active) + len(self._queue)
+        """Return how many of this server's runs are queued or running."""
+        return len(self._running) + len(self._queue)
 
     # -- commands --------------------------------------------------------------------------
 
     async def create(self, request: RunRequest) -> RunRecord:
-        """Validate, store and start (or queue) a new run; return its record.
+        """Store and start (or queue) a new run; return its record.
 
         A run that gets a slot at once is spawned before this returns, so the record says
         ``running`` (or ``failed`` for a spawn error). Raises :class:`InvalidRequest` (bad
-        cwd), :class:`TooManyRuns` (queue full), :class:`ShuttingDown`.
+        cwd), :class:`TooManyRuns` (queue full), :class:`StorageFull`, :class:`ShuttingDown`.
         """
         if self.shutting_down:
             raise ShuttingDown("The server is shutting down.")
         cwd, cwd_label = self._resolve_cwd(request.cwd)
-        if len(self._active) >= self.config.max_concurrent_runs and (
-            len(self._queue) >= self.config.max_queued_runs
-        ):
-            raise TooManyRuns(
-                f"Too many runs: {len(self._active)} running and {len(self._queue)} queued "
-                f"(max_queued_runs = {self.config.max_queued_runs})."
-            )
+        self._check_capacity()
         run_id = uuid.uuid4().hex[:16]
         record = StoredRun(id=run_id, command=request.command, cwd=cwd_label, name=request.name)
-        argv = (
-            ["/bin/sh", "-c", request.command]
-            if isinstance(request.command, str)
-            else list(request.command)
-        )
-        env = {**self.config.env_factory(), **request.env, RUN_ID_ENV: run_id}
-        self.storage.records.insert(record)
-        run = self._make_run(record, writer=True)
-        self._runs[run_id] = run
+        run = self._store_new(record)
+        self._live[run_id] = run
         run.feed.publish_status(record)
-        self._queue.append((run, LaunchSpec(argv=argv, cwd=cwd, env=env)))
+        argv = ["/bin/sh", "-c", request.command] if isinstance(request.command, str) else []
+        env = {**self.config.env_factory(), **request.env, RUN_ID_ENV: run_id}
+        spec = LaunchSpec(argv=argv or list(request.command), cwd=cwd, env=env)
+        self._queue.append((run, spec))
         spawn = self._start_next().get(run_id)
         if spawn is not None:
             await asyncio.shield(spawn)
         return record.to_record()
 
+    def _check_capacity(self) -> None:
+        if len(self._running) >= self.config.max_concurrent_runs and (
+            len(self._queue) >= self.config.max_queued_runs
+        ):
+            raise TooManyRuns(
+                f"Too many runs: {len(self._running)} running and {len(self._queue)} queued "
+                f"(max_queued_runs = {self.config.max_queued_runs})."
+            )
+        if self.storage.free_bytes() < MIN_FREE_BYTES:
+            raise StorageFull(_FULL)
+
+    def _store_new(self, record: StoredRun) -> RunProcess:
+        """Insert the record and open its log files; raise :class:`StorageFull` if impossible."""
+        try:
+            self.storage.records.insert(record, self.owners.owner)
+            writer = self.storage.writer(record.id)
+        except (OSError, sqlite3.OperationalError) as exc:
+            log.error("Could not store a new run: %s", exc)
+            with contextlib.suppress(OSError, sqlite3.Error):
+                self.storage.delete(record.id)
+            raise StorageFull(_FULL) from None
+        return RunProcess(
+            record,
+            records=self.storage.records,
+            writer=writer,
+            feed=OutputFeed(self.storage.reader(record.id)),
+            timings=self.config.timings,
+            on_end=self._on_run_end,
+        )
+
     def cancel(self, run_id: str) -> RunRecord:
         """Cancel a queued or running run and return its record; repeating it is harmless.
 
-        Raises :class:`RunNotFound`, or :class:`RunConflict` once the run has ended.
+        A run of another server is cancelled through storage: its owner sees the request
+        within :data:`TICK_SECONDS`. Raises :class:`RunNotFound`, or :class:`RunConflict`
+        once the run has ended.
         """
-        run = self._get(run_id)
+        live = self._live.get(run_id)
+        if live is not None:
+            self._cancel_live(live)
+            return live.record.to_record()
+        run = self._stored(run_id)
+        if run.status.terminal or not self.storage.records.request_cancel(run_id):
+            raise RunConflict(f"Run {run_id} has already {run.status}.", run.to_record())
+        run.cancel_requested = True
+        return run.to_record()
+
+    def _cancel_live(self, run: RunProcess) -> None:
         for index, (queued, _) in enumerate(self._queue):
             if queued is run:
                 del self._queue[index]
                 break
         run.cancel()
-        return run.record.to_record()
 
     def delete(self, run_id: str) -> None:
-        """Forget a finished run and its output; raise :class:`RunConflict` while it is active."""
-        run = self._get(run_id)
-        if not run.record.status.terminal:
+        """Forget a finished run and its output; raise :class:`RunConflict` while it is active.
+
+        Works on a full disk: deleting is how a user frees space (CONTRACT §1.2).
+        """
+        run = self._stored(run_id)
+        if not run.status.terminal:
             raise RunConflict(
-                f"Run {run_id} is {run.record.status}; cancel it before deleting.",
-                run.record.to_record(),
+                f"Run {run_id} is {run.status}; cancel it before deleting.", run.to_record()
             )
-        del self._runs[run_id]
         self.storage.delete(run_id)
-        run.feed.mark_deleted()
+        self._feeds.deleted(run_id)
 
     async def shutdown(self) -> None:
-        """Cancel every active run (``server_shutdown``) and wait until their processes are gone."""
+        """Cancel this server's runs (``server_shutdown``) and wait until their processes are gone.
+
+        Returns within ``cancel_grace_seconds + drain_timeout_seconds + 2`` s, whatever state
+        storage or a run is in.
+        """
         self.shutting_down = True
+        active = list(self._live.values())
         while self._queue:
             run, _ = self._queue.popleft()
             run.cancel(EndReason.SERVER_SHUTDOWN)
-        active = [self._runs[run_id] for run_id in list(self._active)]
         for run in active:
             with contextlib.suppress(RunConflict):
                 run.cancel(EndReason.SERVER_SHUTDOWN)
@@ -221,7 +311,9 @@ class RunManager:
                 )
         for task in list(self._tasks):
             task.cancel()
+        self._feeds.close()
         self.storage.close()
+        self.owners.release()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -229,36 +321,49 @@ class RunManager:
         root = self.config.root_dir.resolve()
         path = (root / cwd).resolve()
         if not path.is_relative_to(root):
-            raise InvalidRequest(f"'cwd' {cwd!r} is outside the server's root directory.")
+            raise InvalidRequest("'cwd' is outside the server's root directory.")
         if not path.is_dir():
-            raise InvalidRequest(f"'cwd' {cwd!r} is not an existing directory.")
+            raise InvalidRequest("'cwd' is not an existing directory.")
         label = path.relative_to(root).as_posix()
         return path, "" if label == "." else label
-
-    def _make_run(self, record: StoredRun, *, writer: bool) -> RunProcess:
-        reader = self.storage.reader(record.id)
-        return RunProcess(
-            record,
-            records=self.storage.records,
-            writer=self.storage.writer(record.id) if writer else None,
-            feed=OutputFeed(reader, last_seq=record.last_seq),
-            timings=self.config.timings,
-            on_end=self._on_run_end,
-        )
 
     def _start_next(self) -> dict[str, asyncio.Task[None]]:
         """Start queued runs while slots are free; return their spawn tasks by run id."""
         started: dict[str, asyncio.Task[None]] = {}
-        while self._queue and len(self._active) < self.config.max_concurrent_runs:
+        while self._queue and len(self._running) < self.config.max_concurrent_runs:
             run, spec = self._queue.popleft()
-            self._active.add(run.record.id)
-            task = asyncio.get_running_loop().create_task(run.start(spec))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            started[run.record.id] = task
+            self._running.add(run.record.id)
+            started[run.record.id] = self._spawn(run.start(spec))
         return started
 
+    def _spawn(self, coroutine: Coroutine[object, object, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
     def _on_run_end(self, run: RunProcess) -> None:
-        self._active.discard(run.record.id)
+        # The slot is released whatever happened to storage (CONTRACT §1.2).
+        self._running.discard(run.record.id)
+        self._live.pop(run.record.id, None)
+        if run.unsaved:
+            self._unsaved.add(run)
         if not self.shutting_down:
             self._start_next()
+
+
+_FULL = "The server's data dir is full: free space (delete finished runs) and try again."
+
+
+async def _log_blocks(
+    feed: OutputFeed, stream: Stream | None, follow: bool
+) -> AsyncIterator[bytes]:
+    position = 0
+    while True:
+        changed = feed.changed()
+        ended = feed.ended
+        for position, block in feed.reader.iter_raw(stream, position):  # noqa: B007, B020
+            yield block
+        if ended or not follow or feed.deleted:
+            return
+        await changed.wait()

@@ -62,6 +62,10 @@ class StoredRun:
     stdout_bytes: int = 0
     stderr_bytes: int = 0
     last_seq: int = 0
+    tty: bool = False
+    executor: str = "local"
+    host: str | None = None
+    unstored_bytes: int = 0
 
     def move_to(self, status: RunStatus) -> None:
         """Change status as :data:`TRANSITIONS` allows; raise :class:`IllegalTransition`."""
@@ -92,6 +96,10 @@ class StoredRun:
             "stdout_bytes": self.stdout_bytes,
             "stderr_bytes": self.stderr_bytes,
             "last_seq": self.last_seq,
+            "tty": self.tty,
+            "executor": self.executor,
+            "host": self.host,
+            "unstored_bytes": self.unstored_bytes,
         }
 
     def to_storage(self) -> dict[str, Any]:

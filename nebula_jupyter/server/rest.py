@@ -14,6 +14,7 @@ from ..protocol import Stream
 from .auth import EXECUTE, READ, WRITE
 from .base import NebulaAPIHandler, requires
 from .errors import InvalidRequest
+from .pages import DEFAULT_LIMIT, MAX_LIMIT
 from .records import RunRequest
 
 
@@ -23,9 +24,16 @@ class RunsHandler(NebulaAPIHandler):
     @web.authenticated
     @requires(READ)
     async def get(self) -> None:
-        """List runs newest first, optionally filtered by ``?status=``."""
-        records = self.manager.list_records(self.get_query_argument("status", None))
-        self.write_json({"runs": records})
+        """List runs newest first, a page at a time: ``?status=``, ``?limit=``, ``?before=``."""
+        limit = self.query_int("limit")
+        if limit is not None and not 1 <= limit <= MAX_LIMIT:
+            raise InvalidRequest(f"'limit' must be between 1 and {MAX_LIMIT}.")
+        page = self.manager.list_records(
+            self.get_query_argument("status", None),
+            limit=limit or DEFAULT_LIMIT,
+            before=self.get_query_argument("before", None, strip=False),
+        )
+        self.write_json(page)
 
     @web.authenticated
     @requires(EXECUTE)

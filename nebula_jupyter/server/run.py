@@ -11,18 +11,24 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import socket
+import sqlite3
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from ..protocol import EndReason, RunStatus, Stream
+from .database import RecordStore
 from .errors import RunConflict
 from .fanout import OutputFeed
+from .logs import Chunk, LogWriter
 from .processes import signal_run
 from .records import StoredRun
-from .storage import Chunk, LogWriter, RecordStore
 
 log = logging.getLogger(__name__)
+
+#: Where local runs run (the record's ``host``).
+_HOST = socket.gethostname()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +108,7 @@ class RunProcess:
         self._cancel_reason = EndReason.CANCELLED
         self._timers: list[asyncio.TimerHandle] = []
         self._starting = False
+        self.unsaved = False
         self.ended = asyncio.Event()
         if record.status.terminal:
             self.ended.set()
@@ -153,14 +160,6 @@ class RunProcess:
         if self._transport is not None:
             self._terminate_group()
 
-    def fail_lost(self) -> None:
-        """Mark a run the server lost track of (it was active when the server died)."""
-        self._end(
-            RunStatus.FAILED,
-            EndReason.SERVER_LOST,
-            error="The server stopped while this run was active.",
-        )
-
     # -- process events --------------------------------------------------------------------
 
     def _on_spawned(self, transport: asyncio.SubprocessTransport) -> None:
@@ -168,6 +167,7 @@ class RunProcess:
         self._transport = transport
         self._open_pipes = {Stream.STDOUT, Stream.STDERR}
         self.record.pid = transport.get_pid()
+        self.record.host = _HOST
         self.record.move_to(RunStatus.RUNNING)
         self._save_and_announce()
 
@@ -183,7 +183,11 @@ class RunProcess:
     def _store(self, stream: Stream, data: bytes) -> None:
         if self._writer is None:
             return
-        seq = self._writer.append(stream, data)
+        try:
+            seq = self._writer.append(stream, data)
+        except OSError as exc:
+            self._lose(data, exc)
+            return
         record = self.record
         if stream is Stream.STDOUT:
             record.stdout_bytes += len(data)
@@ -191,6 +195,17 @@ class RunProcess:
             record.stderr_bytes += len(data)
         record.last_seq = seq
         self.feed.publish_output(Chunk(seq, stream, data))
+
+    def _lose(self, data: bytes, exc: OSError) -> None:
+        # CONTRACT §1.2 "Storage failures": keep draining the pipes (never block or kill the
+        # run), count what could not be stored, and say why; what is stored stays consistent.
+        first = not self.record.unstored_bytes
+        self.record.unstored_bytes += len(data)
+        if first:
+            reason = exc.strerror or type(exc).__name__
+            self.record.error = f"Output could not be stored ({reason}); see unstored_bytes."
+            log.error("Run %s: output could not be stored: %s", self.record.id, reason)
+            self._save_and_announce()
 
     def _on_pipe_closed(self, stream: Stream) -> None:
         if self._carry[stream]:
@@ -253,7 +268,8 @@ class RunProcess:
             self._writer = None
         self.record.move_to(status)
         self.record.reason = reason
-        self.record.error = error
+        if error is not None or not self.record.unstored_bytes:
+            self.record.error = error
         self._save_and_announce()
         self.ended.set()
         self._on_end(self)
@@ -275,8 +291,22 @@ class RunProcess:
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self._timers.append(asyncio.get_running_loop().call_later(delay, callback))
 
+    def save(self) -> bool:
+        """Store the record; on failure remember that it is ``unsaved`` and return False."""
+        try:
+            self._records.update(self.record)
+        except sqlite3.Error as exc:
+            # A full disk must not stop the status machine: viewers still get the status,
+            # and the manager retries an ended run's save until it succeeds.
+            if not self.unsaved:
+                log.error("Run %s: the record could not be saved: %s", self.record.id, exc)
+            self.unsaved = True
+            return False
+        self.unsaved = False
+        return True
+
     def _save_and_announce(self) -> None:
-        self._records.update(self.record)
+        self.save()
         self.feed.publish_status(self.record)
 
 

@@ -1,249 +1,24 @@
-"""Durable storage: run records in SQLite, output in per-run append-only files.
+"""Everything a data dir holds: the records database and the per-run output files.
 
 Layout under ``data_dir``::
 
-    runs.sqlite3            one row per run (the record as JSON)
-    runs/<id>/stdout        the exact bytes the run wrote to stdout
-    runs/<id>/stderr        the exact bytes the run wrote to stderr
-    runs/<id>/index         one fixed-size entry per chunk: (offset, length, stream)
-
-Chunk ``seq`` is implicit: entry ``k`` of the index is chunk ``k + 1``. Reads and appends are
-plain file I/O on the event loop: they hit the page cache and take microseconds, the same
-trade-off Tornado's StaticFileHandler makes; nothing here calls fsync.
+    runs.sqlite3            the records (database.py), shared by every server of this dir
+    runs/<id>/              one run's output (logs.py)
+    servers/<owner>.lock    one per live server (owners.py)
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
-import logging
 import os
 import shutil
 import sqlite3
-import struct
-from collections.abc import Iterator
 from pathlib import Path
 
-from ..protocol import Stream
-from .records import StoredRun
+from .database import RecordStore
+from .logs import LogReader, LogWriter
 
-log = logging.getLogger(__name__)
-
-INDEX_ENTRY = struct.Struct("<QIB3x")  # offset in the stream file, length, stream
-
-
-@dataclasses.dataclass(frozen=True)
-class Chunk:
-    """One read from one pipe, cut at a UTF-8 character boundary."""
-
-    seq: int
-    stream: Stream
-    data: bytes
-
-
-class RecordStore:
-    """Run records in one SQLite database, newest-first listing by insertion order."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS runs ("
-            " position INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " id TEXT UNIQUE NOT NULL,"
-            " record TEXT NOT NULL)"
-        )
-
-    def insert(self, record: StoredRun) -> None:
-        """Add a new run."""
-        self._db.execute(
-            "INSERT INTO runs (id, record) VALUES (?, ?)",
-            (record.id, json.dumps(record.to_storage())),
-        )
-
-    def update(self, record: StoredRun) -> None:
-        """Overwrite a run's record."""
-        self._db.execute(
-            "UPDATE runs SET record = ? WHERE id = ?",
-            (json.dumps(record.to_storage()), record.id),
-        )
-
-    def delete(self, run_id: str) -> None:
-        """Forget a run."""
-        self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
-
-    def load_all(self) -> list[StoredRun]:
-        """Return every readable record, oldest first; a damaged one is logged and skipped.
-
-        One bad row (written by an older version, or edited by hand) must not keep the
-        extension from starting.
-        """
-        records = []
-        for position, raw in self._db.execute(
-            "SELECT position, record FROM runs ORDER BY position"
-        ):
-            try:
-                records.append(StoredRun.from_storage(json.loads(raw)))
-            except (ValueError, TypeError, KeyError) as exc:
-                log.error("Skipping the damaged run record at row %d: %s", position, exc)
-        return records
-
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
-
-
-class LogWriter:
-    """Append chunks of one run; each append is on disk (page cache) before it returns."""
-
-    def __init__(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
-        self._fds = {
-            Stream.STDOUT: os.open(directory / "stdout", flags, 0o600),
-            Stream.STDERR: os.open(directory / "stderr", flags, 0o600),
-        }
-        self._index_fd = os.open(directory / "index", flags, 0o600)
-        self.sizes = {stream: os.fstat(fd).st_size for stream, fd in self._fds.items()}
-        self.last_seq = os.fstat(self._index_fd).st_size // INDEX_ENTRY.size
-
-    def append(self, stream: Stream, data: bytes) -> int:
-        """Store one chunk and return its seq."""
-        offset = self.sizes[stream]
-        _write_all(self._fds[stream], data)
-        _write_all(self._index_fd, INDEX_ENTRY.pack(offset, len(data), stream))
-        self.sizes[stream] = offset + len(data)
-        self.last_seq += 1
-        return self.last_seq
-
-    def close(self) -> None:
-        """Close the files; further appends fail."""
-        for fd in (*self._fds.values(), self._index_fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-class LogReader:
-    """Random access to a run's stored chunks by seq."""
-
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-        self.run_id = directory.name
-
-    def _path(self, name: str) -> Path:
-        return self._directory / name
-
-    def count(self) -> int:
-        """Return how many chunks are stored."""
-        try:
-            return self._path("index").stat().st_size // INDEX_ENTRY.size
-        except FileNotFoundError:
-            return 0
-
-    def stream_size(self, stream: Stream) -> int:
-        """Return the number of bytes stored for one stream."""
-        try:
-            return self._path(stream.label).stat().st_size
-        except FileNotFoundError:
-            return 0
-
-    def _entries(self, first_seq: int, last_seq: int) -> list[tuple[int, int, Stream]]:
-        if last_seq < first_seq:
-            return []
-        try:
-            with open(self._path("index"), "rb") as index:
-                index.seek((first_seq - 1) * INDEX_ENTRY.size)
-                raw = index.read((last_seq - first_seq + 1) * INDEX_ENTRY.size)
-        except FileNotFoundError:  # the run was deleted while someone was reading it
-            return []
-        return [
-            (offset, length, Stream(stream))
-            for offset, length, stream in INDEX_ENTRY.iter_unpack(raw)
-        ]
-
-    def read(self, after_seq: int, last_seq: int, max_bytes: int) -> list[Chunk]:
-        """Return the chunks after ``after_seq`` up to ``last_seq``, about ``max_bytes`` worth.
-
-        At least one chunk is returned when any is available, however large.
-        """
-        entries = self._entries(after_seq + 1, min(last_seq, after_seq + 4096))
-        chunks: list[Chunk] = []
-        total = 0
-        files: dict[Stream, int] = {}
-        try:
-            for seq, (offset, length, stream) in enumerate(entries, start=after_seq + 1):
-                if chunks and total + length > max_bytes:
-                    break
-                fd = files.get(stream)
-                if fd is None:
-                    fd = files[stream] = os.open(self._path(stream.label), os.O_RDONLY)
-                chunks.append(Chunk(seq, stream, os.pread(fd, length, offset)))
-                total += length
-        finally:
-            for fd in files.values():
-                os.close(fd)
-        return chunks
-
-    def tail_start(self, last_seq: int, max_bytes: int) -> tuple[int, int]:
-        """Return ``(after_seq, skipped_bytes)`` so replay keeps at most ``max_bytes``.
-
-        The newest chunk is always kept, even when it alone is larger.
-        """
-        kept = 0
-        seq = last_seq
-        block = 1024
-        while seq > 0:
-            first = max(1, seq - block + 1)
-            entries = self._entries(first, seq)
-            for length in reversed([entry[1] for entry in entries]):
-                if seq < last_seq and kept + length > max_bytes:
-                    total = self.stream_size(Stream.STDOUT) + self.stream_size(Stream.STDERR)
-                    return seq, total - kept
-                kept += length
-                seq -= 1
-        return 0, 0
-
-    def bytes_between(self, after_seq: int, last_seq: int) -> int:
-        """Return the size of the chunks after ``after_seq`` up to ``last_seq``."""
-        total = 0
-        block = 4096
-        for first in range(after_seq + 1, last_seq + 1, block):
-            entries = self._entries(first, min(last_seq, first + block - 1))
-            total += sum(entry[1] for entry in entries)
-        return total
-
-    def iter_raw(
-        self, stream: Stream | None, start: int = 0, block: int = 1 << 20
-    ) -> Iterator[tuple[int, bytes]]:
-        """Yield ``(position, bytes)`` blocks of the stored output from ``start``.
-
-        With a stream, positions are byte offsets in that stream; without one, they are
-        chunk seqs (both streams interleaved in seq order).
-        """
-        if stream is not None:
-            try:
-                with open(self._path(stream.label), "rb") as handle:
-                    handle.seek(start)
-                    while data := handle.read(block):
-                        start += len(data)
-                        yield start, data
-            except FileNotFoundError:
-                return
-            return
-        last = self.count()
-        while start < last:
-            chunks = self.read(start, last, block)
-            start = chunks[-1].seq
-            yield start, b"".join(chunk.data for chunk in chunks)
+#: Below this much free space a new run is refused (507): it could not store anything.
+MIN_FREE_BYTES = 256 * 1024
 
 
 class Storage:
@@ -258,16 +33,29 @@ class Storage:
         return self.data_dir / "runs" / run_id
 
     def writer(self, run_id: str) -> LogWriter:
-        """Open a run's output for appending."""
+        """Open a run's output for appending; raises OSError (e.g. ENOSPC)."""
         return LogWriter(self.run_dir(run_id))
 
     def reader(self, run_id: str) -> LogReader:
         """Open a run's output for reading."""
         return LogReader(self.run_dir(run_id))
 
+    def free_bytes(self) -> int:
+        """Return the space left for output in the data dir's file system."""
+        stats = os.statvfs(self.data_dir)
+        return stats.f_bavail * stats.f_frsize
+
     def delete(self, run_id: str) -> None:
-        """Remove a run's record and output."""
-        self.records.delete(run_id)
+        """Remove a run's record and output; works on a full disk (files go first).
+
+        Raises ``sqlite3.Error`` if the record cannot be removed even then.
+        """
+        try:
+            self.records.delete(run_id)
+        except sqlite3.OperationalError:
+            # A full disk: even a delete needs room in SQLite's log. Free the output first.
+            shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+            self.records.delete(run_id)
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
 
     def close(self) -> None:

@@ -19,8 +19,8 @@ from nebula_jupyter import protocol
 from nebula_jupyter.protocol import RunStatus, Stream
 from nebula_jupyter.server import fanout
 from nebula_jupyter.server.fanout import OutputFeed, StreamQuery, Subscription
+from nebula_jupyter.server.logs import Chunk, LogReader, LogWriter
 from nebula_jupyter.server.records import StoredRun
-from nebula_jupyter.server.storage import Chunk, LogReader, LogWriter
 
 from ..support.waiting import wait_for
 

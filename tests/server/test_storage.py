@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nebula_jupyter.protocol import RunStatus, Stream
+from nebula_jupyter.server.logs import LogReader, LogWriter
 from nebula_jupyter.server.records import StoredRun
-from nebula_jupyter.server.storage import LogReader, LogWriter, Storage
+from nebula_jupyter.server.storage import Storage
 
 
 def fill(directory: Path, pieces: list[tuple[Stream, bytes]]) -> LogReader:
@@ -84,13 +85,15 @@ def test_records_round_trip_in_insertion_order(tmp_path: Path) -> None:
     storage = Storage(tmp_path)
     first = StoredRun(id="a1", command=["echo", "x"], name="first")
     second = StoredRun(id="b2", command="echo y")
-    storage.records.insert(first)
-    storage.records.insert(second)
-    first.status = RunStatus.SUCCEEDED
+    storage.records.insert(first, "owner")
+    storage.records.insert(second, "owner")
+    first.move_to(RunStatus.RUNNING)
+    first.move_to(RunStatus.SUCCEEDED)
     first.exit_code = 0
     storage.records.update(first)
     storage.close()
     again = Storage(tmp_path)
-    assert again.records.load_all() == [first, second]
+    newest_first = [run for _, run in again.records.page(status=None, before=None, limit=10)]
+    assert newest_first == [second, first]
     again.delete("a1")
-    assert [r.id for r in again.records.load_all()] == ["b2"]
+    assert [run.id for _, run in again.records.page(status=None, before=None, limit=10)] == ["b2"]

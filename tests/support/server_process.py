@@ -18,7 +18,7 @@ from tornado.httpclient import HTTPRequest
 
 from .waiting import wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -30,9 +30,12 @@ def free_port() -> int:
 class ServerProcess:
     """Start, stop, crash and query a real ``jupyter server`` process."""
 
-    def __init__(self, tmp_path: Path, base_url: str = "/s%40rv/") -> None:
+    def __init__(
+        self, tmp_path: Path, base_url: str = "/s%40rv/", data_dir: Path | None = None
+    ) -> None:
+        tmp_path.mkdir(parents=True, exist_ok=True)
         self.tmp_path = tmp_path
-        self.data_dir = tmp_path / "data"
+        self.data_dir = data_dir or tmp_path / "data"
         self.root_dir = tmp_path / "root"
         self.root_dir.mkdir(exist_ok=True)
         self.base_url = base_url
