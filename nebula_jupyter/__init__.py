@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .api import Run, connect, run, runs
+    from .api import Run, connect, iter_runs, run, runs
     from .widget import RunTerminal
 
-__all__ = ["Run", "RunTerminal", "__version__", "connect", "run", "runs"]
+__all__ = ["Run", "RunTerminal", "__version__", "connect", "iter_runs", "run", "runs"]
 
 _LAZY = {
     "Run": "api",
     "connect": "api",
+    "iter_runs": "api",
     "run": "api",
     "runs": "api",
     "RunTerminal": "widget",

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
 from .client import Command, Conflict, NebulaClient, NebulaError, RunRecord
-from .client.calls import RunOptions, checked, create_here
+from .client.arguments import checked
+from .client.calls import RunOptions
+from .client.defaults import create_here
 from .protocol import TERMINAL_STATUSES, StatusMessage
 
 if TYPE_CHECKING:
     from .client import Event
 
-__all__ = ["Run", "connect", "run", "runs"]
+__all__ = ["Run", "connect", "iter_runs", "run", "runs"]
 
 _lock = threading.Lock()
 _default_client: NebulaClient | None = None
@@ -64,10 +66,17 @@ def run(command: Command, **options: Unpack[RunOptions]) -> Run:
 
 
 @checked
-def runs(status: str | None = None) -> list[Run]:
-    """Return every run the server knows, newest first (optionally only one status)."""
+def runs(status: str | None = None, limit: int | None = 100) -> list[Run]:
+    """Return the newest ``limit`` runs (None: every run), optionally only one status."""
+    return list(iter_runs(status, limit))
+
+
+@checked
+def iter_runs(status: str | None = None, limit: int | None = None) -> Iterator[Run]:
+    """Yield runs newest first, fetching a page at a time: every run, or up to ``limit``."""
     client = _client()
-    return [Run(record, client) for record in client.list(status)]
+    for record in client.iter_runs(status, limit):
+        yield Run(record, client)
 
 
 class Run:

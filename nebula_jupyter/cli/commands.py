@@ -13,7 +13,8 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from ..client import Conflict, NebulaClient, NebulaError, RunRecord
-from ..client.calls import RunOptions, create_here
+from ..client.calls import RunOptions
+from ..client.defaults import create_here
 from ..protocol import OutputMessage, StatusMessage
 from .console import Output, describe_end, printable, runs_table, say, silence, status_lines
 
@@ -223,9 +224,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int | None:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError("expected a number of runs, e.g. --limit 20")
+    return int(text) or None  # 0: no limit
+
+
 def cmd_ls(args: argparse.Namespace) -> int:
     """List runs, newest first."""
-    records = _client(args).list(args.status)
+    client = _client(args)
+    records = list(client.iter_runs(args.status, args.limit))
+    if args.limit is not None and len(records) == args.limit and not args.json:
+        say(f"showing the newest {args.limit} runs; --limit N shows more, --limit 0 all")
     if args.json:
         print(json.dumps(records, indent=2))
     elif not records:
@@ -339,6 +349,13 @@ def build_parser() -> _Parser:
         "--status",
         choices=("queued", "running", "succeeded", "failed", "cancelled"),
         help="only runs with this status",
+    )
+    ls.add_argument(
+        "--limit",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        help="show the newest N runs (default 100); 0 shows every run",
     )
     ls.add_argument("--json", action="store_true", help="print the run records as a JSON list")
 

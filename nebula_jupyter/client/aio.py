@@ -14,8 +14,9 @@ import httpx
 
 from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
 from . import calls
+from .arguments import checked
 from .base import KEEPALIVE_OPTIONS, ClientBase
-from .calls import Call, Command, RunOptions, checked
+from .calls import Call, Command, Pager, RunOptions
 from .sync import deadline_after
 
 if TYPE_CHECKING:
@@ -43,9 +44,19 @@ class AsyncNebulaClient(ClientBase):
         return await self._send(calls.get_run(run_id))
 
     @checked
-    async def list(self, status: str | None = None) -> list[RunRecord]:
-        """Return the records of all runs, newest first, optionally only those in ``status``."""
-        return await self._send(calls.list_runs(status))
+    async def list(self, status: str | None = None, limit: int | None = 100) -> list[RunRecord]:
+        """Return the newest ``limit`` records (None: all), optionally only those in ``status``."""
+        return [record async for record in self.iter_runs(status, limit)]
+
+    @checked
+    async def iter_runs(
+        self, status: str | None = None, limit: int | None = None
+    ) -> AsyncIterator[RunRecord]:
+        """Yield records newest first, a page at a time, up to ``limit`` (None: every run)."""
+        pager = Pager(status, limit)
+        while (call := pager.next_call()) is not None:
+            for record in pager.take(await self._send(call)):
+                yield record
 
     @checked
     async def cancel(self, run_id: str) -> RunRecord:

@@ -12,7 +12,8 @@ from typing import Any
 import httpx
 
 from .address import ServerAddress
-from .calls import Call, checked
+from .arguments import checked
+from .calls import Call
 from .discovery import discover
 from .errors import RequestTimeout, ServerUnavailable
 

@@ -14,8 +14,9 @@ import httpx
 
 from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
 from . import calls
+from .arguments import checked
 from .base import KEEPALIVE_OPTIONS, ClientBase
-from .calls import Call, Command, RunOptions, checked
+from .calls import Call, Command, Pager, RunOptions
 
 if TYPE_CHECKING:
     from websockets.sync.client import ClientConnection
@@ -50,9 +51,16 @@ class NebulaClient(ClientBase):
         return self._send(calls.get_run(run_id))
 
     @checked
-    def list(self, status: str | None = None) -> list[RunRecord]:
-        """Return the records of all runs, newest first, optionally only those in ``status``."""
-        return self._send(calls.list_runs(status))
+    def list(self, status: str | None = None, limit: int | None = 100) -> list[RunRecord]:
+        """Return the newest ``limit`` records (None: all), optionally only those in ``status``."""
+        return list(self.iter_runs(status, limit))
+
+    @checked
+    def iter_runs(self, status: str | None = None, limit: int | None = None) -> Iterator[RunRecord]:
+        """Yield records newest first, a page at a time, up to ``limit`` (None: every run)."""
+        pager = Pager(status, limit)
+        while (call := pager.next_call()) is not None:
+            yield from pager.take(self._send(call))
 
     @checked
     def cancel(self, run_id: str) -> RunRecord:

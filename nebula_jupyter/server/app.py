@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from .auth import ExtensionCredentials, child_environment
 from .manager import ManagerConfig, RunManager
 from .owners import OwnerLock
 from .rest import CancelHandler, LogsHandler, RunHandler, RunsHandler
+from .retention import Retention
 from .run import RunTimings
 from .storage import Storage
 from .websocket import RunStreamHandler
@@ -46,6 +48,28 @@ class NebulaApp(ExtensionApp):
         100,
         config=True,
         help="How many runs may wait; creating one more answers 429. Default: 100.",
+    )
+    retention_seconds = Float(
+        90 * 24 * 3600.0,
+        config=True,
+        help=(
+            "Finished runs older than this many seconds (by finish time) are deleted with "
+            "their output; 0 keeps them forever. Active runs are never deleted. "
+            "Default: 7776000 (90 days)."
+        ),
+    )
+    max_stored_bytes = Int(
+        0,
+        config=True,
+        help=(
+            "When the stored output of all runs exceeds this many bytes, the oldest finished "
+            "runs are deleted until it does not; 0 means no limit. Default: 0."
+        ),
+    )
+    retention_interval_seconds = Float(
+        60.0,
+        config=True,
+        help="Seconds between two retention passes (the first runs at start-up). Default: 60.",
     )
     cancel_grace_seconds = Float(
         5.0,
@@ -119,6 +143,7 @@ class NebulaApp(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Open storage, recover stored runs, and publish the manager to the handlers."""
+        self._route_logs()
         data_dir = Path(self.data_dir or os.path.join(jupyter_data_dir(), "nebula"))
         self.credentials = ExtensionCredentials(self.tokens)
         self.storage = Storage(data_dir)
@@ -130,6 +155,11 @@ class NebulaApp(ExtensionApp):
                 env_factory=self._child_env,
                 max_concurrent_runs=self.max_concurrent_runs,
                 max_queued_runs=self.max_queued_runs,
+                retention=Retention(
+                    max_age_seconds=self.retention_seconds,
+                    max_stored_bytes=self.max_stored_bytes,
+                    interval_seconds=self.retention_interval_seconds,
+                ),
                 timings=RunTimings(
                     cancel_grace_seconds=self.cancel_grace_seconds,
                     drain_timeout_seconds=self.drain_timeout_seconds,
@@ -147,6 +177,16 @@ class NebulaApp(ExtensionApp):
         self._activity = PeriodicCallback(self._mark_activity, ACTIVITY_INTERVAL_SECONDS * 1000)
         IOLoop.current().add_callback(self._on_loop_started)
         self.log.info("nebula_jupyter: storing runs in %s", data_dir)
+
+    def _route_logs(self) -> None:
+        # The core modules log to "nebula_jupyter.*" (no Jupyter imports below the handlers);
+        # show those lines where the server's own go, with its format and level.
+        package = logging.getLogger("nebula_jupyter")
+        server_log = self.log if isinstance(self.log, logging.Logger) else None
+        if server_log is not None and server_log.handlers:
+            package.handlers = list(server_log.handlers)
+            package.setLevel(server_log.getEffectiveLevel())
+            package.propagate = False
 
     def initialize_handlers(self) -> None:
         """Register the REST and WebSocket routes under the server's base URL."""

@@ -37,6 +37,7 @@ from .owners import OwnerLock
 from .pages import Page, PageCursor
 from .processes import signal_run
 from .records import RunRequest, StoredRun
+from .retention import BATCH, Retention
 from .run import LaunchSpec, RunProcess, RunTimings
 from .storage import MIN_FREE_BYTES, Storage
 
@@ -56,6 +57,7 @@ class ManagerConfig:
     env_factory: Callable[[], dict[str, str]]
     max_concurrent_runs: int = 8
     max_queued_runs: int = 100
+    retention: Retention = dataclasses.field(default_factory=Retention)
     timings: RunTimings = dataclasses.field(default_factory=RunTimings)
 
 
@@ -101,8 +103,24 @@ class RunManager:
             self.owners.forget(owner)
 
     def start(self) -> None:
-        """Start the periodic housekeeping (call once the event loop runs)."""
+        """Start the periodic housekeeping and retention (call once the event loop runs)."""
         self._spawn(self._housekeeping())
+        if self.config.retention.enabled:
+            self._spawn(self._retain())
+
+    async def _retain(self) -> None:
+        while not self.shutting_down:
+            try:
+                expired = self.config.retention.expired(self.storage.records)
+            except sqlite3.Error:
+                expired = []
+            for run_id in expired:
+                with contextlib.suppress(RunNotFound, RunConflict, OSError, sqlite3.Error):
+                    self.delete(run_id)
+                    log.info("Deleted run %s (retention).", run_id)
+                await asyncio.sleep(0)  # one deletion at a time between other work
+            if len(expired) < BATCH:
+                await asyncio.sleep(self.config.retention.interval_seconds)
 
     async def _housekeeping(self) -> None:
         ticks_per_owner_check = round(OWNER_CHECK_SECONDS / TICK_SECONDS)
