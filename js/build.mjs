@@ -1,7 +1,8 @@
 // Bundles the widget for anywidget: one self-contained ES module plus one stylesheet.
 // No type checking here (that is `npm run typecheck`): the Python build hook must stay fast.
-import { build } from "esbuild";
+
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const outdir = fileURLToPath(new URL("../nebula_jupyter/static/", import.meta.url));
 const src = (name) => fileURLToPath(new URL(`./src/${name}`, import.meta.url));

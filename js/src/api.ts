@@ -2,6 +2,7 @@
 // server's base_url, which may be "/user/x/" or "/a%40b/": nothing here assumes "/".
 
 import type { ServerConfig } from "./config";
+import { httpStatusText, RUN_ALREADY_ENDED, SERVER_UNREACHABLE } from "./messages";
 import { parseRunRecord, type RunRecord } from "./protocol";
 
 export interface HttpDeps {
@@ -53,7 +54,7 @@ export function readCookie(cookies: string, name: string): string | undefined {
 
 function authHeaders(server: ServerConfig, deps: HttpDeps): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (server.token !== "") headers["Authorization"] = `token ${server.token}`;
+  if (server.token !== "") headers.Authorization = `token ${server.token}`;
   const xsrf = readCookie(deps.cookie(), "_xsrf");
   if (xsrf !== undefined) headers["X-XSRFToken"] = xsrf;
   return headers;
@@ -67,7 +68,7 @@ async function errorMessage(response: Response): Promise<string> {
   } catch {
     // Not JSON (a proxy's error page, say): fall through to the status line.
   }
-  return `HTTP ${response.status}`;
+  return httpStatusText(response.status);
 }
 
 export type CancelResult =
@@ -75,7 +76,11 @@ export type CancelResult =
   | { ok: false; status: number; message: string; run?: RunRecord };
 
 /** POST …/cancel: 202 with the record; 409 when already terminal (body carries the record). */
-export async function cancelRun(server: ServerConfig, runId: string, deps: HttpDeps): Promise<CancelResult> {
+export async function cancelRun(
+  server: ServerConfig,
+  runId: string,
+  deps: HttpDeps,
+): Promise<CancelResult> {
   let response: Response;
   try {
     response = await deps.fetch(`${runUrl(server, runId)}/cancel`, {
@@ -84,12 +89,15 @@ export async function cancelRun(server: ServerConfig, runId: string, deps: HttpD
       credentials: "same-origin",
     });
   } catch {
-    return { ok: false, status: 0, message: "The server could not be reached." };
+    return { ok: false, status: 0, message: SERVER_UNREACHABLE };
   }
   if (response.ok) return { ok: true, run: parseRunRecord(await response.json()) };
   if (response.status === 409) {
-    const body = (await response.json().catch(() => null)) as { message?: unknown; run?: unknown } | null;
-    const message = typeof body?.message === "string" ? body.message : "The run has already ended.";
+    const body = (await response.json().catch(() => null)) as {
+      message?: unknown;
+      run?: unknown;
+    } | null;
+    const message = typeof body?.message === "string" ? body.message : RUN_ALREADY_ENDED;
     try {
       return { ok: false, status: 409, message, run: parseRunRecord(body?.run) };
     } catch {
@@ -108,7 +116,11 @@ export type RunLookup =
 
 /** GET the record. The stream uses it to learn why a WebSocket handshake failed: browsers hide
  * the HTTP status of a refused upgrade (403/404 both look like close code 1006). */
-export async function lookupRun(server: ServerConfig, runId: string, deps: HttpDeps): Promise<RunLookup> {
+export async function lookupRun(
+  server: ServerConfig,
+  runId: string,
+  deps: HttpDeps,
+): Promise<RunLookup> {
   try {
     const response = await deps.fetch(runUrl(server, runId), {
       headers: authHeaders(server, deps),
@@ -134,7 +146,11 @@ export async function lookupRun(server: ServerConfig, runId: string, deps: HttpD
 }
 
 /** Fetch the full log as a Blob; an Authorization header (never a URL token) when the page has one. */
-export async function fetchLogs(server: ServerConfig, runId: string, deps: HttpDeps): Promise<Blob> {
+export async function fetchLogs(
+  server: ServerConfig,
+  runId: string,
+  deps: HttpDeps,
+): Promise<Blob> {
   const response = await deps.fetch(logsUrl(server, runId), {
     headers: authHeaders(server, deps),
     credentials: "same-origin",

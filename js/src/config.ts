@@ -1,10 +1,7 @@
 // Where is the Jupyter server, and how do we authenticate to it? The widget model never carries
 // a token (it would be saved into the notebook), so both come from the page that hosts us.
 
-export const NO_SERVER_MESSAGE =
-  "No Jupyter server with nebula_jupyter is reachable from this page (this front end does not " +
-  "expose one, e.g. VS Code or Colab). The run itself is unaffected: use run.logs() or " +
-  "`nebula logs <id>` to read its output, or set the widget's base_url.";
+import { NO_SERVER } from "./messages";
 
 export interface ServerConfig {
   kind: "server";
@@ -53,7 +50,7 @@ function readJupyterConfigData(page: PageLike): PageSettings | null {
 
 /** The classic Notebook (and nbclassic) put the base URL on <body data-base-url>. */
 function readBodyDataset(page: PageLike): PageSettings | null {
-  const baseUrl = page.document.body?.dataset["baseUrl"];
+  const baseUrl = page.document.body?.dataset.baseUrl;
   if (!baseUrl) return null;
   return { baseUrl, token: "" };
 }
@@ -81,7 +78,7 @@ export function discoverServer(page: PageLike, explicitBaseUrl = ""): ServerDisc
   const fromPage = readJupyterConfigData(page) ?? readBodyDataset(page);
   const wanted = explicitBaseUrl !== "" ? explicitBaseUrl : fromPage?.baseUrl;
   const url = wanted === undefined ? null : resolveHttpUrl(wanted, page.location.href);
-  if (url === null) return { kind: "unavailable", message: NO_SERVER_MESSAGE };
+  if (url === null) return { kind: "unavailable", message: NO_SERVER };
 
   const pageUrl = resolveHttpUrl(page.location.href, page.location.href);
   const sameOrigin = pageUrl !== null && pageUrl.origin === url.origin;
@@ -105,15 +102,4 @@ export function foreignOrigin(page: PageLike, server: ServerConfig): ForeignOrig
   const pageUrl = resolveHttpUrl(page.location.href, page.location.href);
   if (pageUrl !== null && pageUrl.origin === serverOrigin) return null;
   return { server: serverOrigin, page: pageUrl?.origin ?? null };
-}
-
-/** Said when the stream to a foreign-origin server never opened after a few attempts. */
-export function foreignOriginMessage(origins: ForeignOrigin, attempts: number): string {
-  const pageOrigin = origins.page === null ? "" : ` (${origins.page})`;
-  return (
-    `Could not connect to ${origins.server} (${attempts} attempts). It is not this page's ` +
-    `server${pageOrigin}: the browser does not send it this page's login, Jupyter refuses ` +
-    "logins from other origins by default, and the browser hides the reason for the failure. " +
-    "Open the notebook from that server, or leave base_url empty to use this page's server."
-  );
 }

@@ -10,21 +10,23 @@
 //   - Flow control (`window=`): acks are cumulative and strictly increasing per socket, and
 //     never below the `after=` that socket started from (the server knows those already).
 
-import { Backoff } from "./backoff";
 import type { StreamParams } from "./api";
-import type { Disposable } from "./disposables";
+import { Backoff } from "./backoff";
+import { type Disposable, MutableDisposable } from "./disposables";
+import { RUN_NOT_FOUND, STREAM_UNAUTHORIZED, streamOpenFailedText } from "./messages";
 import {
   ackFrame,
-  cancelFrame,
   CloseCode,
-  isTerminalStatus,
-  parseServerMessage,
+  cancelFrame,
   type ErrorMessage,
+  isTerminalStatus,
   type OutputMessage,
+  parseServerMessage,
   type ServerMessage,
   type StatusMessage,
   type TruncatedMessage,
 } from "./protocol";
+import { realTimers, type Timers, timeout } from "./timers";
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -41,16 +43,6 @@ export interface WebSocketLike {
 
 const OPEN = 1;
 const CLOSING = 2;
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 export interface ConnectionEvents {
   onState(state: ConnectionState): void;
@@ -80,23 +72,31 @@ export interface ConnectionOptions {
   giveUp?: { afterAttempts: number; message: string };
 }
 
-/** One socket's own state; events from a superseded socket are ignored by identity. */
-interface Attempt {
-  socket: WebSocketLike;
-  after: number;
-  opened: boolean;
-  acked: number;
-}
+/** One socket's own state. Disposing it silences the socket (events from a superseded socket
+ * must never reach the view) and closes it normally if it is still up. */
+class Attempt implements Disposable {
+  opened = false;
+  acked = 0;
 
-export const FATAL_UNAUTHORIZED =
-  "Not authorised to follow this run: the server refused this page's credentials.";
-export const FATAL_NOT_FOUND = "This run does not exist on the server (it may have been deleted).";
+  constructor(
+    readonly socket: WebSocketLike,
+    readonly after: number,
+  ) {}
+
+  dispose(): void {
+    const socket = this.socket;
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    if (socket.readyState < CLOSING) socket.close(CloseCode.normal);
+  }
+}
 
 export class RunConnection implements Disposable {
   private readonly timers: Timers;
   private readonly backoff: Backoff;
-  private attempt: Attempt | null = null;
-  private retryTimer: unknown = null;
+  /** The current socket; replaced on each reconnect, cleared when it closes. */
+  private readonly attempt = new MutableDisposable<Attempt>();
+  /** The pending reconnect, if any. */
+  private readonly retry = new MutableDisposable();
   private everOpened = false;
   /** Handshakes that failed in a row (reset by an open). */
   private failedHandshakes = 0;
@@ -120,21 +120,22 @@ export class RunConnection implements Disposable {
   }
 
   start(): void {
-    if (this.attempt === null && !this.stopped) this.connect();
+    if (this.attempt.value === undefined && !this.stopped) this.connect();
   }
 
   /** Sends a cancel on the open socket; false if there is none (the caller falls back to REST). */
   sendCancel(): boolean {
-    const socket = this.attempt?.socket;
-    if (socket === undefined || socket.readyState !== OPEN || !this.attempt?.opened) return false;
-    socket.send(cancelFrame());
+    const attempt = this.attempt.value;
+    if (attempt === undefined || !attempt.opened || attempt.socket.readyState !== OPEN)
+      return false;
+    attempt.socket.send(cancelFrame());
     return true;
   }
 
   /** Everything up to `seq` has been written to the terminal. */
   ack(seq: number): void {
-    const attempt = this.attempt;
-    if (attempt === null || !attempt.opened || attempt.socket.readyState !== OPEN) return;
+    const attempt = this.attempt.value;
+    if (attempt === undefined || !attempt.opened || attempt.socket.readyState !== OPEN) return;
     if (seq <= Math.max(attempt.after, attempt.acked)) return;
     attempt.acked = seq;
     attempt.socket.send(ackFrame(seq));
@@ -146,21 +147,22 @@ export class RunConnection implements Disposable {
   }
 
   private connect(): void {
-    const tail = !this.everOpened && this.options.tailBytes > 0 ? this.options.tailBytes : undefined;
+    const tail =
+      !this.everOpened && this.options.tailBytes > 0 ? this.options.tailBytes : undefined;
     const url = this.options.url({ after: this.seen, tail, window: this.options.windowBytes });
     let socket: WebSocketLike;
     try {
       socket = this.options.createSocket(url);
     } catch (err) {
       // A URL the browser refuses outright (e.g. ws: from an https page) will never work.
-      this.fail(`Could not open the stream: ${err instanceof Error ? err.message : String(err)}`);
+      this.fail(streamOpenFailedText(err instanceof Error ? err.message : String(err)));
       return;
     }
-    const attempt: Attempt = { socket, after: this.seen, opened: false, acked: 0 };
-    this.attempt = attempt;
-    socket.onopen = () => this.attempt === attempt && this.onOpen(attempt);
-    socket.onmessage = (event) => this.attempt === attempt && this.onFrame(event.data);
-    socket.onclose = (event) => this.attempt === attempt && this.onClose(attempt, event.code);
+    const attempt = new Attempt(socket, this.seen);
+    this.attempt.value = attempt;
+    socket.onopen = () => this.onOpen(attempt);
+    socket.onmessage = (event) => this.onFrame(event.data);
+    socket.onclose = (event) => this.onClose(attempt, event.code);
     socket.onerror = () => undefined; // always followed by close, which carries what we need
   }
 
@@ -206,14 +208,13 @@ export class RunConnection implements Disposable {
   }
 
   private onClose(attempt: Attempt, code: number): void {
-    this.detach(attempt);
-    this.attempt = null;
+    this.attempt.clear();
     if (this.finished) {
       this.stop();
     } else if (code === CloseCode.unauthorized) {
-      this.fail(FATAL_UNAUTHORIZED);
+      this.fail(STREAM_UNAUTHORIZED);
     } else if (code === CloseCode.notFound) {
-      this.fail(FATAL_NOT_FOUND);
+      this.fail(RUN_NOT_FOUND);
     } else if (!attempt.opened) {
       this.failedHandshakes += 1;
       if (this.options.diagnose === undefined) {
@@ -249,10 +250,10 @@ export class RunConnection implements Disposable {
   private scheduleReconnect(): void {
     this.setState("reconnecting");
     const delay = this.backoff.next();
-    this.retryTimer = this.timers.setTimeout(() => {
-      this.retryTimer = null;
+    this.retry.value = timeout(this.timers, delay, () => {
+      this.retry.clear();
       if (!this.stopped) this.connect();
-    }, delay);
+    });
   }
 
   private fail(message: string): void {
@@ -264,22 +265,9 @@ export class RunConnection implements Disposable {
   private stop(silent = false): void {
     const wasStopped = this.stopped;
     this.stopped = true;
-    if (this.retryTimer !== null) {
-      this.timers.clearTimeout(this.retryTimer);
-      this.retryTimer = null;
-    }
-    const attempt = this.attempt;
-    this.attempt = null;
-    if (attempt !== null) {
-      this.detach(attempt);
-      if (attempt.socket.readyState < CLOSING) attempt.socket.close(CloseCode.normal);
-    }
+    this.retry.clear();
+    this.attempt.clear();
     if (!wasStopped && !silent) this.setState("closed");
-  }
-
-  private detach(attempt: Attempt): void {
-    const socket = attempt.socket;
-    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
   }
 
   private setState(state: ConnectionState): void {

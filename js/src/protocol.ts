@@ -90,7 +90,13 @@ function field<T>(obj: Json, key: string, check: (v: unknown) => v is T, what: s
 
 /** Fields the contract lists but an older/newer server might omit get a neutral default;
  * a field that is present with the wrong type is a protocol violation. */
-function optional<T>(obj: Json, key: string, check: (v: unknown) => v is T, what: string, dflt: T): T {
+function optional<T>(
+  obj: Json,
+  key: string,
+  check: (v: unknown) => v is T,
+  what: string,
+  dflt: T,
+): T {
   return obj[key] === undefined ? dflt : field(obj, key, check, what);
 }
 
@@ -127,13 +133,13 @@ export function parseRunRecord(value: unknown): RunRecord {
 const isPositiveInt = (v: unknown): v is number => isNonNegativeInt(v) && v > 0;
 
 function parseObject(obj: Json): ServerMessage {
-  const type = obj["type"];
+  const type = obj.type;
   switch (type) {
     case "status":
       return {
         type,
         status: field(obj, "status", isRunStatus, "a run status"),
-        run: parseRunRecord(obj["run"]),
+        run: parseRunRecord(obj.run),
       };
     case "stdout":
     case "stderr":

@@ -5,23 +5,39 @@ import {
   browserHttpDeps,
   cancelRun,
   fetchLogs,
+  type HttpDeps,
   logsUrl,
   lookupRun,
   streamUrl,
-  type HttpDeps,
 } from "./api";
-import { discoverServer, foreignOrigin, foreignOriginMessage, type PageLike, type ServerConfig } from "./config";
-import { FATAL_NOT_FOUND, RunConnection, type WebSocketLike } from "./connection";
-import { DisposableStore, toDisposable, type Disposable } from "./disposables";
-import { defaultFrameScheduler, OutputBatcher, type FrameScheduler, type TerminalSink } from "./output";
+import { discoverServer, foreignOrigin, type PageLike, type ServerConfig } from "./config";
+import { RunConnection, type WebSocketLike } from "./connection";
+import { type Disposable, DisposableStore, MutableDisposable, toDisposable } from "./disposables";
+import {
+  cancelFailedText,
+  downloadFailedText,
+  foreignOriginText,
+  NO_EXTENSION,
+  NO_RUN_ID,
+  RUN_NOT_FOUND,
+  serverErrorText,
+  unauthorizedText,
+} from "./messages";
+import {
+  defaultFrameScheduler,
+  type FrameScheduler,
+  OutputBatcher,
+  type TerminalSink,
+} from "./output";
 import { isTerminalStatus, type RunRecord, type StatusMessage } from "./protocol";
 import type { ShownStatus } from "./status";
+import { realTimers, type Timers, timeout } from "./timers";
 import { RunView } from "./view";
 
 /** Bytes the server may have in flight to us before it waits for an ack (CONTRACT §3 window). */
 export const FLOW_WINDOW_BYTES = 4 * 1024 * 1024;
 /** A click that gets no confirmation (socket dropped mid-send, say) re-enables the button. */
-const CANCEL_PENDING_TIMEOUT_MS = 10_000;
+export const CANCEL_PENDING_TIMEOUT_MS = 10_000;
 /** Handshakes to a foreign-origin server that may fail before the view gives up (~2–4 s). */
 export const FOREIGN_ORIGIN_ATTEMPTS = 4;
 
@@ -37,6 +53,8 @@ export interface SessionOptions {
 export interface TerminalLike extends TerminalSink, Disposable {
   setFontSize(px: number): void;
   setMaxHeight(px: number): void;
+  /** Calls `done` once what was written so far is on screen and the size is final for it. */
+  whenSettled(done: () => void): void;
 }
 
 export interface SessionDeps {
@@ -45,6 +63,7 @@ export interface SessionDeps {
   createSocket(url: string): WebSocketLike;
   createTerminal(container: HTMLElement, fontSizePx: number, maxHeightPx: number): TerminalLike;
   frames: FrameScheduler;
+  timers: Timers;
 }
 
 export function browserSessionDeps(createTerminal: SessionDeps["createTerminal"]): SessionDeps {
@@ -54,6 +73,7 @@ export function browserSessionDeps(createTerminal: SessionDeps["createTerminal"]
     createSocket: (url) => new WebSocket(url),
     createTerminal,
     frames: defaultFrameScheduler(),
+    timers: realTimers,
   };
 }
 
@@ -64,18 +84,23 @@ export class RunSession implements Disposable {
   private status: ShownStatus = "unknown";
   private run: RunRecord | null = null;
   private cancelRequested = false;
-  private cancelPending: ReturnType<typeof setTimeout> | null = null;
+  /** Held from a click until the server confirms or refuses the cancel, or patience runs out. */
+  private readonly cancelPending = new MutableDisposable();
   private bytesWritten = 0;
 
-  constructor(parent: HTMLElement, private readonly options: SessionOptions, private readonly deps: SessionDeps) {
+  constructor(
+    parent: HTMLElement,
+    private readonly options: SessionOptions,
+    private readonly deps: SessionDeps,
+  ) {
     this.view = new RunView(parent, options.runId);
     this.store.add(toDisposable(() => this.view.remove()));
-    this.store.add(toDisposable(() => this.clearCancelPending()));
+    this.store.add(this.cancelPending);
     this.setShowCancel(options.showCancel);
 
     if (options.runId === "") {
       this.view.setConnection("closed");
-      this.view.showMessage("No run to show: run_id is empty.", "info");
+      this.view.showMessage(NO_RUN_ID, "info");
       this.view.setDetached();
       this.view.hideTerminal();
       return;
@@ -111,7 +136,11 @@ export class RunSession implements Disposable {
   private attach(server: ServerConfig): void {
     const { runId } = this.options;
     const terminal = this.store.add(
-      this.deps.createTerminal(this.view.terminalContainer, this.options.fontSizePx, this.options.heightPx),
+      this.deps.createTerminal(
+        this.view.terminalContainer,
+        this.options.fontSizePx,
+        this.options.heightPx,
+      ),
     );
     this.terminal = terminal;
 
@@ -130,6 +159,7 @@ export class RunSession implements Disposable {
       new RunConnection({
         url: (params) => streamUrl(server, runId, params),
         createSocket: this.deps.createSocket,
+        timers: this.deps.timers,
         tailBytes: this.options.tailBytes,
         windowBytes: FLOW_WINDOW_BYTES,
         diagnose: () => this.diagnose(server),
@@ -138,20 +168,37 @@ export class RunSession implements Disposable {
         giveUp:
           foreign === null
             ? undefined
-            : { afterAttempts: FOREIGN_ORIGIN_ATTEMPTS, message: foreignOriginMessage(foreign, FOREIGN_ORIGIN_ATTEMPTS) },
+            : {
+                afterAttempts: FOREIGN_ORIGIN_ATTEMPTS,
+                message: foreignOriginText(foreign.server, foreign.page, FOREIGN_ORIGIN_ATTEMPTS),
+              },
         events: {
           onState: (state) => this.view.setConnection(state),
           onStatus: (message) => {
-            this.onStatus(message);
-            if (isTerminalStatus(message.status)) batcher.flush();
+            if (!isTerminalStatus(message.status)) {
+              this.onStatus(message);
+              return;
+            }
+            // The end is shown once the output before it is written and the terminal has its
+            // final size: from the moment a view says the run is over, it no longer changes
+            // height and pushes the cells below it.
+            batcher.flush();
+            terminal.whenSettled(() => {
+              if (!this.store.isDisposed) this.onStatus(message);
+            });
           },
           onOutput: (message) => batcher.push(message),
           onTruncated: (message) =>
-            this.view.showTruncated(message.skipped_bytes, message.first_seq, logsUrl(server, runId), `${runId}.log`),
+            this.view.showTruncated(
+              message.skipped_bytes,
+              message.first_seq,
+              logsUrl(server, runId),
+              `${runId}.log`,
+            ),
           onServerError: (message) => {
             // "conflict" answers a cancel of a run that already ended: its final status follows.
-            if (message.code === "conflict") this.clearCancelPending();
-            else this.view.showMessage(`Server: ${message.message || message.code}`);
+            if (message.code === "conflict") this.cancelPending.clear();
+            else this.view.showMessage(serverErrorText(message.message || message.code));
             this.render();
           },
           onFatal: (message) => {
@@ -175,22 +222,25 @@ export class RunSession implements Disposable {
     this.run = message.run;
     if (message.run.cancel_requested || isTerminalStatus(message.status)) {
       this.cancelRequested = message.run.cancel_requested;
-      this.clearCancelPending();
+      this.cancelPending.clear();
     }
-    if (isTerminalStatus(message.status) && message.run.error) this.view.showMessage(message.run.error);
+    if (isTerminalStatus(message.status) && message.run.error) {
+      this.view.showMessage(message.run.error);
+    }
     this.render();
   }
 
   private render(): void {
-    this.view.setStatus(this.status, this.run, this.cancelRequested, this.cancelPending !== null);
+    const pending = this.cancelPending.value !== undefined;
+    this.view.setStatus(this.status, this.run, this.cancelRequested, pending);
   }
 
   private cancel(server: ServerConfig, connection: RunConnection): void {
-    if (this.cancelPending !== null || this.cancelRequested) return;
-    this.cancelPending = setTimeout(() => {
-      this.cancelPending = null;
+    if (this.cancelPending.value !== undefined || this.cancelRequested) return;
+    this.cancelPending.value = timeout(this.deps.timers, CANCEL_PENDING_TIMEOUT_MS, () => {
+      this.cancelPending.clear();
       this.render();
-    }, CANCEL_PENDING_TIMEOUT_MS);
+    });
     this.render();
     if (connection.sendCancel()) return; // confirmed by the status broadcast
     void cancelRun(server, this.options.runId, this.deps.http).then((result) => {
@@ -198,28 +248,19 @@ export class RunSession implements Disposable {
       if (result.ok) {
         this.cancelRequested = result.run.cancel_requested;
       } else if (result.status !== 409) {
-        this.view.showMessage(`Cancel failed: ${result.message}`);
+        this.view.showMessage(cancelFailedText(result.message));
       }
-      this.clearCancelPending();
+      this.cancelPending.clear();
       this.render();
     });
-  }
-
-  private clearCancelPending(): void {
-    if (this.cancelPending !== null) clearTimeout(this.cancelPending);
-    this.cancelPending = null;
   }
 
   /** Browsers report a refused upgrade only as close 1006; the REST record says why. */
   private async diagnose(server: ServerConfig): Promise<string | null> {
     const found = await lookupRun(server, this.options.runId, this.deps.http);
-    if (found.kind === "not_found") return FATAL_NOT_FOUND;
-    if (found.kind === "no_extension") {
-      return "This Jupyter server does not have the nebula_jupyter extension enabled (jupyter server extension enable nebula_jupyter).";
-    }
-    if (found.kind === "unauthorized") {
-      return `Not authorised to follow this run (HTTP ${found.status}): log in to Jupyter in this browser.`;
-    }
+    if (found.kind === "not_found") return RUN_NOT_FOUND;
+    if (found.kind === "no_extension") return NO_EXTENSION;
+    if (found.kind === "unauthorized") return unauthorizedText(found.status);
     return null;
   }
 
@@ -235,7 +276,7 @@ export class RunSession implements Disposable {
       // The click starts the download synchronously enough; revoke once the event loop moves on.
       setTimeout(() => URL.revokeObjectURL(href), 1_000);
     } catch (err) {
-      this.view.showMessage(`Could not download the log: ${err instanceof Error ? err.message : String(err)}`);
+      this.view.showMessage(downloadFailedText(err instanceof Error ? err.message : String(err)));
     }
   }
 }

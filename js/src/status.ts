@@ -1,27 +1,22 @@
 // How a run's state reads in the header: the badge text and the Cancel button's state. Pure
 // functions of the run record, so they are tested without a DOM.
 
+import { CANCEL_LABEL, CANCELLING_LABEL, exitText, REASON_TEXT, STATUS_UNKNOWN } from "./messages";
 import { isTerminalStatus, type RunRecord, type RunStatus } from "./protocol";
 
 /** "unknown" until the first status arrives (a finished run's replay comes before its status). */
 export type ShownStatus = RunStatus | "unknown";
 
-const REASON_WORDS: Record<string, string> = {
-  spawn_error: "could not start",
-  server_lost: "server lost",
-  server_shutdown: "server shut down",
-};
-
 /** How a finished run ended: "exit 2", "SIGKILL", "could not start"… or "" while it is live. */
 export function endDetail(run: RunRecord | null): string {
   if (run === null || !isTerminalStatus(run.status)) return "";
   if (run.signal) return run.signal;
-  if (run.exit_code !== null) return `exit ${run.exit_code}`;
-  return (run.reason && REASON_WORDS[run.reason]) ?? "";
+  if (run.exit_code !== null) return exitText(run.exit_code);
+  return (run.reason && REASON_TEXT[run.reason]) ?? "";
 }
 
 export function badgeText(status: ShownStatus, run: RunRecord | null): string {
-  if (status === "unknown") return "…";
+  if (status === "unknown") return STATUS_UNKNOWN;
   const detail = endDetail(run);
   return detail === "" ? status : `${status} · ${detail}`;
 }
@@ -33,13 +28,17 @@ export interface CancelButtonState {
   phase: "idle" | "pending" | "requested" | "done";
 }
 
-export function cancelButtonState(status: ShownStatus, cancelRequested: boolean, pending: boolean): CancelButtonState {
+export function cancelButtonState(
+  status: ShownStatus,
+  cancelRequested: boolean,
+  pending: boolean,
+): CancelButtonState {
   if (status !== "unknown" && isTerminalStatus(status)) {
-    return { label: "Cancel", disabled: true, phase: "done" };
+    return { label: CANCEL_LABEL, disabled: true, phase: "done" };
   }
-  if (cancelRequested) return { label: "Cancelling…", disabled: true, phase: "requested" };
-  if (pending) return { label: "Cancelling…", disabled: true, phase: "pending" };
-  return { label: "Cancel", disabled: false, phase: "idle" };
+  if (cancelRequested) return { label: CANCELLING_LABEL, disabled: true, phase: "requested" };
+  if (pending) return { label: CANCELLING_LABEL, disabled: true, phase: "pending" };
+  return { label: CANCEL_LABEL, disabled: false, phase: "idle" };
 }
 
 export interface HeaderParts {
@@ -54,20 +53,11 @@ export interface HeaderParts {
  * badge could only ever say "…" and Cancel could not reach the run: both are hidden, and the
  * widget's message says why. A status seen earlier stays on show.
  */
-export function headerParts(status: ShownStatus, detached: boolean, showCancel: boolean): HeaderParts {
+export function headerParts(
+  status: ShownStatus,
+  detached: boolean,
+  showCancel: boolean,
+): HeaderParts {
   const blank = detached && status === "unknown";
   return { badge: !blank, cancel: showCancel && !blank };
-}
-
-/** "812 bytes", "48.0 MB": the exact count stays in the banner's data-skipped-bytes. */
-export function formatBytes(count: number): string {
-  if (count < 1000) return `${count} byte${count === 1 ? "" : "s"}`;
-  const units = ["kB", "MB", "GB", "TB"];
-  let value = count / 1000;
-  let unit = 0;
-  while (value >= 999.95 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

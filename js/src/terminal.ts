@@ -1,20 +1,25 @@
 // The xterm.js view of a run: output only (stdin disabled), fitted to its container's width,
 // as tall as its output up to the height_px trait (sizing.ts), themed from JupyterLab. xterm
-// itself keeps following new output unless the user has scrolled up, so nothing here ever
-// scrolls programmatically.
+// itself keeps following new output unless the user has scrolled up; the only scrolling done
+// here is to open a view at its end, and never once the user has moved it.
 
 import { FitAddon } from "@xterm/addon-fit";
 import { WebLinksAddon } from "@xterm/addon-web-links";
-import { Terminal } from "@xterm/xterm";
-import { DisposableStore, toDisposable, type Disposable } from "./disposables";
+import type { Terminal } from "@xterm/xterm";
+import { type Disposable, DisposableStore, toDisposable } from "./disposables";
 import { openHttpLink } from "./links";
 import type { TerminalSink } from "./output";
 import { contentRows, MIN_TERMINAL_PX, terminalHeightPx } from "./sizing";
 import { fontFamily, jupyterTheme } from "./theme";
+import { PageTerminal } from "./xterm";
 
 // Lines kept above the screen. Each costs ~12 bytes per column, and a notebook may show many
 // runs; the full log is always one click away (the logs endpoint keeps every byte).
 const SCROLLBACK_LINES = 10_000;
+
+/** Layout frames a settle may take before it is called done anyway (a height that keeps
+ * changing, e.g. a container whose width oscillates, must not hold a run's end back). */
+const MAX_SETTLE_FRAMES = 10;
 
 /** The renderer's row height in CSS pixels, read where the fit addon reads it (xterm has no
  * public API for it); 0 before the font is measured, null if xterm no longer exposes it. */
@@ -41,16 +46,23 @@ export class RunTerminal implements TerminalSink, Disposable {
   private growNeeded = false;
   private maxHeightPx: number;
   private heightPx = MIN_TERMINAL_PX;
-  /** Whether xterm is drawing: it pauses while its screen is out of the browser's viewport. */
-  private onScreen = typeof IntersectionObserver === "undefined";
+  /** Called back by the next layout frame that changes nothing (see `whenSettled`). */
+  private settleWaiters: Array<() => void> = [];
+  private settleFrames = 0;
+  /** The user scrolled, dragged or clicked in the terminal: its scroll position is theirs. */
+  private userMoved = false;
 
-  constructor(private readonly container: HTMLElement, fontSize: number, maxHeightPx: number) {
+  constructor(
+    private readonly container: HTMLElement,
+    fontSize: number,
+    maxHeightPx: number,
+  ) {
     this.maxHeightPx = maxHeightPx;
     // Start small and grow with the output: a short run leaves no big blank area.
     container.style.height = `${this.heightPx}px`;
     this.markFill();
     this.term = this.store.add(
-      new Terminal({
+      new PageTerminal({
         convertEol: true, // pipes send bare "\n": start each line at column 0
         disableStdin: true,
         cursorBlink: false,
@@ -60,7 +72,10 @@ export class RunTerminal implements TerminalSink, Disposable {
         fontFamily: fontFamily(container),
         theme: jupyterTheme(container),
         // OSC 8 hyperlinks emitted by the program: same http(s)-only rule as plain-text links.
-        linkHandler: { activate: (_event, text) => openHttpLink(text), allowNonHttpProtocols: false },
+        linkHandler: {
+          activate: (_event, text) => openHttpLink(text),
+          allowNonHttpProtocols: false,
+        },
       }),
     );
     this.term.loadAddon(this.fitAddon);
@@ -74,7 +89,7 @@ export class RunTerminal implements TerminalSink, Disposable {
     const resizes = new ResizeObserver(() => this.scheduleLayout({ fit: true, grow: true }));
     resizes.observe(container);
     this.store.add(toDisposable(() => resizes.disconnect()));
-    this.watchVisibility();
+    this.watchUser();
     this.watchTheme();
     this.store.add(toDisposable(() => this.cancelLayout()));
     this.scheduleLayout({ fit: true, grow: true });
@@ -82,6 +97,21 @@ export class RunTerminal implements TerminalSink, Disposable {
 
   write(data: string, callback: () => void): void {
     this.term.write(data, callback);
+  }
+
+  /**
+   * Calls `done` once everything written so far is parsed and laid out and the height has
+   * stopped changing for it; opens the view at its end unless the user has moved it. The moment
+   * a run's end can be shown without the view changing size after it. Also while the view is
+   * out of sight: its height is set all the same (rows are measured off screen too), so
+   * scrolling to it later does not push what is below it.
+   */
+  whenSettled(done: () => void): void {
+    this.term.write("", () => {
+      if (this.store.isDisposed) return;
+      this.settleWaiters.push(done);
+      this.scheduleLayout({ fit: true, grow: true, force: true });
+    });
   }
 
   setFontSize(px: number): void {
@@ -108,7 +138,7 @@ export class RunTerminal implements TerminalSink, Disposable {
    * and the stylesheet hides xterm's scrollbar, which would otherwise flash at every growth.
    * `"max"` once at full height, where it scrolls like any terminal. */
   private markFill(): void {
-    this.container.dataset["fill"] = this.atFullHeight ? "max" : "content";
+    this.container.dataset.fill = this.atFullHeight ? "max" : "content";
   }
 
   /** Grow and fit in the next frame, at most once per frame: fitting inside a ResizeObserver
@@ -118,22 +148,40 @@ export class RunTerminal implements TerminalSink, Disposable {
     if (this.store.isDisposed) return;
     if (what.fit) this.fitNeeded = true;
     if (what.grow && (what.force || !this.atFullHeight)) this.growNeeded = true;
-    if (this.layoutFrame !== null || !(this.fitNeeded || (this.growNeeded && this.onScreen))) return;
+    if (this.layoutFrame !== null || !(this.fitNeeded || this.growNeeded)) return;
     this.layoutFrame = requestAnimationFrame(() => {
       this.layoutFrame = null;
-      if (this.growNeeded && this.onScreen) {
-        this.growNeeded = false;
-        this.grow();
-      }
-      if (this.fitNeeded) {
-        this.fitNeeded = false;
-        try {
-          this.fitAddon.fit(); // a no-op while the container is hidden (zero size)
-        } catch (err) {
-          console.warn("nebula: could not fit the terminal", err);
-        }
-      }
+      this.layout();
     });
+  }
+
+  private layout(): void {
+    const before = this.heightPx;
+    if (this.growNeeded) {
+      this.growNeeded = false;
+      this.grow();
+    }
+    if (this.fitNeeded) {
+      this.fitNeeded = false;
+      try {
+        this.fitAddon.fit(); // a no-op while the container is hidden (zero size)
+      } catch (err) {
+        console.warn("nebula: could not fit the terminal", err);
+      }
+    }
+    if (this.settleWaiters.length === 0) return;
+    // A fit that changed the rows has asked for one more frame (onResize): settled is a frame
+    // in which nothing was left to change.
+    const settled = this.heightPx === before && !this.growNeeded && !this.fitNeeded;
+    if (!settled && ++this.settleFrames < MAX_SETTLE_FRAMES) {
+      this.scheduleLayout({ grow: true, force: true });
+      return;
+    }
+    this.settleFrames = 0;
+    if (!this.userMoved) this.term.scrollToBottom();
+    const waiters = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const done of waiters) done();
   }
 
   /** Sets the container's height for the output so far; the fit then adds the rows, and xterm
@@ -157,23 +205,15 @@ export class RunTerminal implements TerminalSink, Disposable {
     this.fitNeeded = true; // in this frame, not a frame later through the ResizeObserver
   }
 
-  /**
-   * Growing waits while the terminal is off screen. xterm defers a resize made while it is not
-   * drawing, but syncs its scrollbar to the old height meanwhile and never again: the view would
-   * keep a stale scrollbar after scrolling into sight. This observer watches what xterm's own
-   * watches, with the same rule, and is called after it (it was created later).
-   */
-  private watchVisibility(): void {
-    if (typeof IntersectionObserver === "undefined") return;
-    const screen = this.term.element?.querySelector(".xterm-screen") ?? this.container;
-    const observer = new IntersectionObserver((entries) => {
-      const entry = entries[entries.length - 1];
-      if (entry === undefined) return;
-      this.onScreen = entry.isIntersecting === undefined ? entry.intersectionRatio > 0 : entry.isIntersecting;
-      if (this.onScreen) this.scheduleLayout({});
-    });
-    observer.observe(screen);
-    this.store.add(toDisposable(() => observer.disconnect()));
+  /** Anything that moves the scroll position by hand (wheel, scrollbar, selection, keys). In
+   * the capture phase: xterm's scrollable element stops the wheel events it uses. */
+  private watchUser(): void {
+    const moved = () => {
+      this.userMoved = true;
+    };
+    for (const type of ["wheel", "pointerdown", "keydown", "touchstart"] as const) {
+      this.store.listen(this.container, type, moved, { capture: true, passive: true });
+    }
   }
 
   private cancelLayout(): void {

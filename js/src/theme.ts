@@ -6,26 +6,63 @@ import type { ITheme } from "@xterm/xterm";
 type Palette = Required<
   Pick<
     ITheme,
-    | "black" | "red" | "green" | "yellow" | "blue" | "magenta" | "cyan" | "white"
-    | "brightBlack" | "brightRed" | "brightGreen" | "brightYellow"
-    | "brightBlue" | "brightMagenta" | "brightCyan" | "brightWhite"
+    | "black"
+    | "red"
+    | "green"
+    | "yellow"
+    | "blue"
+    | "magenta"
+    | "cyan"
+    | "white"
+    | "brightBlack"
+    | "brightRed"
+    | "brightGreen"
+    | "brightYellow"
+    | "brightBlue"
+    | "brightMagenta"
+    | "brightCyan"
+    | "brightWhite"
   >
 >;
 
 // Chosen for contrast on a near-white background ("white" has to stay visible there).
 const LIGHT: Palette = {
-  black: "#1e1e1e", red: "#c4262e", green: "#1d7a32", yellow: "#8a6a00",
-  blue: "#1f5fbf", magenta: "#a2309a", cyan: "#0f7a86", white: "#6e6e6e",
-  brightBlack: "#5c5c5c", brightRed: "#d9363e", brightGreen: "#2e8f45", brightYellow: "#9c7a00",
-  brightBlue: "#3672d1", brightMagenta: "#b53fac", brightCyan: "#178d99", brightWhite: "#8a8a8a",
+  black: "#1e1e1e",
+  red: "#c4262e",
+  green: "#1d7a32",
+  yellow: "#8a6a00",
+  blue: "#1f5fbf",
+  magenta: "#a2309a",
+  cyan: "#0f7a86",
+  white: "#6e6e6e",
+  brightBlack: "#5c5c5c",
+  brightRed: "#d9363e",
+  brightGreen: "#2e8f45",
+  brightYellow: "#9c7a00",
+  brightBlue: "#3672d1",
+  brightMagenta: "#b53fac",
+  brightCyan: "#178d99",
+  brightWhite: "#8a8a8a",
 };
 
 // Chosen for contrast on a near-black background.
 const DARK: Palette = {
-  black: "#3a3a3a", red: "#f0636b", green: "#7ccf7f", yellow: "#e5c463",
-  blue: "#6fa8ee", magenta: "#d38ae0", cyan: "#62c9d6", white: "#d4d4d4",
-  brightBlack: "#7a7a7a", brightRed: "#ff8a90", brightGreen: "#a2e8a4", brightYellow: "#f5dc8c",
-  brightBlue: "#9cc5f7", brightMagenta: "#e6aef0", brightCyan: "#92e0ea", brightWhite: "#f4f4f4",
+  black: "#3a3a3a",
+  red: "#f0636b",
+  green: "#7ccf7f",
+  yellow: "#e5c463",
+  blue: "#6fa8ee",
+  magenta: "#d38ae0",
+  cyan: "#62c9d6",
+  white: "#d4d4d4",
+  brightBlack: "#7a7a7a",
+  brightRed: "#ff8a90",
+  brightGreen: "#a2e8a4",
+  brightYellow: "#f5dc8c",
+  brightBlue: "#9cc5f7",
+  brightMagenta: "#e6aef0",
+  brightCyan: "#92e0ea",
+  brightWhite: "#f4f4f4",
 };
 
 function cssVar(style: CSSStyleDeclaration, name: string, fallback: string): string {
@@ -35,7 +72,7 @@ function cssVar(style: CSSStyleDeclaration, name: string, fallback: string): str
 
 /** JupyterLab marks the theme on <body data-jp-theme-light="true|false">; elsewhere: light. */
 export function isDarkPage(): boolean {
-  return document.body?.dataset["jpThemeLight"] === "false";
+  return document.body?.dataset.jpThemeLight === "false";
 }
 
 export function jupyterTheme(element: Element): ITheme {

@@ -2,18 +2,11 @@
 // banner, a message line and the terminal container. Class names and data attributes are
 // stable on purpose: browser tests and users' CSS select on them.
 
+import { CANCEL_TOOLTIP, CONNECTION_TEXT, DOWNLOAD_LOG, truncatedText } from "./messages";
 import type { RunRecord } from "./protocol";
-import { badgeText, cancelButtonState, formatBytes, headerParts, type ShownStatus } from "./status";
+import { badgeText, cancelButtonState, headerParts, type ShownStatus } from "./status";
 
 export type ShownConnection = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
-
-const CONNECTION_TEXT: Record<ShownConnection, string> = {
-  connecting: "connecting…",
-  open: "live",
-  reconnecting: "reconnecting…",
-  closed: "",
-  unavailable: "no server",
-};
 
 function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -43,8 +36,8 @@ export class RunView {
 
   constructor(parent: HTMLElement, runId: string) {
     this.root = element("div", "nebula-run", parent);
-    this.root.dataset["runId"] = runId;
-    this.root.dataset["bytesWritten"] = "0";
+    this.root.dataset.runId = runId;
+    this.root.dataset.bytesWritten = "0";
 
     const header = element("div", "nebula-header", this.root);
     this.title = element("span", "nebula-title", header);
@@ -55,13 +48,13 @@ export class RunView {
     element("span", "nebula-spacer", header);
     this.cancelButton = element("button", "nebula-cancel", header);
     this.cancelButton.type = "button";
-    this.cancelButton.title = "Stop this run (SIGTERM to its process group, then SIGKILL)";
+    this.cancelButton.title = CANCEL_TOOLTIP;
 
     this.banner = element("div", "nebula-truncated", this.root);
     this.banner.hidden = true;
     this.bannerText = element("span", "nebula-truncated-text", this.banner);
     this.downloadLink = element("a", "nebula-download", this.banner);
-    this.downloadLink.textContent = "download full log";
+    this.downloadLink.textContent = DOWNLOAD_LOG;
 
     this.message = element("div", "nebula-message", this.root);
     this.message.hidden = true;
@@ -73,10 +66,15 @@ export class RunView {
     this.setConnection("connecting");
   }
 
-  setStatus(status: ShownStatus, run: RunRecord | null, cancelRequested: boolean, cancelPending: boolean): void {
+  setStatus(
+    status: ShownStatus,
+    run: RunRecord | null,
+    cancelRequested: boolean,
+    cancelPending: boolean,
+  ): void {
     this.status = status;
-    this.root.dataset["status"] = status;
-    this.badge.dataset["status"] = status;
+    this.root.dataset.status = status;
+    this.badge.dataset.status = status;
     this.badge.textContent = badgeText(status, run);
     if (run !== null) {
       this.title.textContent = run.name ?? run.id;
@@ -86,14 +84,17 @@ export class RunView {
     const button = cancelButtonState(status, cancelRequested, cancelPending);
     this.cancelButton.textContent = button.label;
     this.cancelButton.disabled = button.disabled || this.detached;
-    this.cancelButton.dataset["phase"] = button.phase;
-    this.cancelButton.setAttribute("aria-busy", String(button.phase === "pending" || button.phase === "requested"));
+    this.cancelButton.dataset.phase = button.phase;
+    this.cancelButton.setAttribute(
+      "aria-busy",
+      String(button.phase === "pending" || button.phase === "requested"),
+    );
     this.applyHeaderParts();
   }
 
   setConnection(state: ShownConnection): void {
-    this.root.dataset["connection"] = state;
-    this.connection.dataset["connection"] = state;
+    this.root.dataset.connection = state;
+    this.connection.dataset.connection = state;
     this.connection.textContent = CONNECTION_TEXT[state];
   }
 
@@ -110,21 +111,21 @@ export class RunView {
   }
 
   setBytesWritten(count: number): void {
-    this.root.dataset["bytesWritten"] = String(count);
+    this.root.dataset.bytesWritten = String(count);
   }
 
   showTruncated(skippedBytes: number, firstSeq: number, logsHref: string, fileName: string): void {
     this.banner.hidden = false;
-    this.banner.dataset["skippedBytes"] = String(skippedBytes);
-    this.banner.dataset["firstSeq"] = String(firstSeq);
-    this.bannerText.textContent = `Earlier output not shown (${formatBytes(skippedBytes)}) — `;
+    this.banner.dataset.skippedBytes = String(skippedBytes);
+    this.banner.dataset.firstSeq = String(firstSeq);
+    this.bannerText.textContent = truncatedText(skippedBytes);
     this.downloadLink.href = logsHref;
     this.downloadLink.download = fileName;
   }
 
   showMessage(text: string, kind: "info" | "error" = "error"): void {
     this.message.hidden = text === "";
-    this.message.dataset["kind"] = kind;
+    this.message.dataset.kind = kind;
     this.message.textContent = text;
   }
 

@@ -1,71 +1,78 @@
-// anywidget entry point. The Python side (nebula_jupyter/widget.py) syncs these traits:
-//   run_id, height_px, tail_bytes, show_cancel, font_size_px, base_url
-// Never a token: the model is saved into the notebook; credentials come from the page.
+// anywidget entry point. The traits are those nebula_jupyter/widget.py syncs. Never a token:
+// the model is saved into the notebook; credentials come from the page.
 
-import { DisposableStore, toDisposable } from "./disposables";
+import type { AnyModel, AnyWidget, Render } from "@anywidget/types";
+import { DisposableStore, MutableDisposable, toDisposable } from "./disposables";
 import { browserSessionDeps, RunSession, type SessionOptions } from "./session";
 import { RunTerminal } from "./terminal";
 
-/** The slice of anywidget's model API we use. */
-export interface WidgetModel {
-  get(name: string): unknown;
-  on(event: string, callback: () => void): void;
-  off(event: string, callback: () => void): void;
+/** The synced traits of `RunTerminal` (nebula_jupyter/widget.py). */
+export interface RunTerminalTraits {
+  run_id: string;
+  height_px: number;
+  tail_bytes: number;
+  show_cancel: boolean;
+  font_size_px: number;
+  base_url: string;
 }
 
-function readString(model: WidgetModel, name: string, fallback: string): string {
-  const value = model.get(name);
+export type RunTerminalModel = AnyModel<RunTerminalTraits>;
+
+// The declared types are what the Python side promises; the values still come from a saved
+// notebook or another front end, so each is checked before use.
+
+function stringOr(value: unknown, fallback: string): string {
   return typeof value === "string" ? value : fallback;
 }
 
-function readInt(model: WidgetModel, name: string, fallback: number): number {
-  const value = model.get(name);
-  return typeof value === "number" && Number.isFinite(value) && value >= 0 ? Math.floor(value) : fallback;
+function countOr(value: unknown, fallback: number): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0
+    ? Math.floor(value)
+    : fallback;
 }
 
-function readBool(model: WidgetModel, name: string, fallback: boolean): boolean {
-  const value = model.get(name);
+function boolOr(value: unknown, fallback: boolean): boolean {
   return typeof value === "boolean" ? value : fallback;
 }
 
-export function readOptions(model: WidgetModel): SessionOptions {
+export function readOptions(model: RunTerminalModel): SessionOptions {
   return {
-    runId: readString(model, "run_id", ""),
-    baseUrl: readString(model, "base_url", ""),
-    tailBytes: readInt(model, "tail_bytes", 2_000_000),
-    heightPx: readInt(model, "height_px", 320),
-    fontSizePx: readInt(model, "font_size_px", 13) || 13,
-    showCancel: readBool(model, "show_cancel", true),
+    runId: stringOr(model.get("run_id"), ""),
+    baseUrl: stringOr(model.get("base_url"), ""),
+    tailBytes: countOr(model.get("tail_bytes"), 2_000_000),
+    heightPx: countOr(model.get("height_px"), 320),
+    fontSizePx: countOr(model.get("font_size_px"), 13) || 13,
+    showCancel: boolOr(model.get("show_cancel"), true),
   };
 }
 
-function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+const render: Render<RunTerminalTraits> = ({ model, el }) => {
   const store = new DisposableStore();
   const deps = browserSessionDeps(
     (container, fontSizePx, maxHeightPx) => new RunTerminal(container, fontSizePx, maxHeightPx),
   );
-  let session: RunSession | null = null;
+  const session = store.add(new MutableDisposable<RunSession>());
 
-  // A new run (or server) is a new stream: tear everything down and attach afresh.
+  // A new run (or server) is a new stream: tear everything down and attach afresh. The old
+  // session goes first, so that a view never holds two streams or two terminals at once.
   const attach = () => {
-    session?.dispose();
-    session = new RunSession(el, readOptions(model), deps);
+    session.clear();
+    session.value = new RunSession(el, readOptions(model), deps);
   };
-  const on = (event: string, callback: () => void) => {
-    model.on(event, callback);
-    store.add(toDisposable(() => model.off(event, callback)));
+  const on = (trait: keyof RunTerminalTraits, callback: () => void) => {
+    model.on(`change:${trait}`, callback);
+    store.add(toDisposable(() => model.off(`change:${trait}`, callback)));
   };
 
   attach();
-  store.add(toDisposable(() => session?.dispose()));
-  on("change:run_id", attach);
-  on("change:base_url", attach);
-  on("change:height_px", () => session?.setHeight(readOptions(model).heightPx));
-  on("change:font_size_px", () => session?.setFontSize(readOptions(model).fontSizePx));
-  on("change:show_cancel", () => session?.setShowCancel(readOptions(model).showCancel));
+  on("run_id", attach);
+  on("base_url", attach);
+  on("height_px", () => session.value?.setHeight(readOptions(model).heightPx));
+  on("font_size_px", () => session.value?.setFontSize(readOptions(model).fontSizePx));
+  on("show_cancel", () => session.value?.setShowCancel(readOptions(model).showCancel));
   // tail_bytes only shapes the first replay of a stream; it applies from the next attach.
 
   return () => store.dispose();
-}
+};
 
-export default { render };
+export default { render } satisfies AnyWidget<RunTerminalTraits>;

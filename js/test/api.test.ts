@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cancelRun, fetchLogs, logsUrl, lookupRun, readCookie, type HttpDeps } from "../src/api";
+import { cancelRun, fetchLogs, type HttpDeps, logsUrl, lookupRun, readCookie } from "../src/api";
 import type { ServerConfig } from "../src/config";
 import { runRecord } from "./fakes";
 
@@ -48,42 +48,68 @@ describe("REST calls", () => {
   });
 
   it("cancel of a finished run (409) returns its record and message", async () => {
-    const { deps } = http(() => json(409, { message: "already finished", run: runRecord({ status: "succeeded" }) }));
+    const { deps } = http(() =>
+      json(409, { message: "already finished", run: runRecord({ status: "succeeded" }) }),
+    );
     const result = await cancelRun(COOKIE_SERVER, "r1", deps);
-    expect(result).toMatchObject({ ok: false, status: 409, message: "already finished", run: { status: "succeeded" } });
+    expect(result).toMatchObject({
+      ok: false,
+      status: 409,
+      message: "already finished",
+      run: { status: "succeeded" },
+    });
   });
 
   it("cancel reports other failures with the server's message or the status", async () => {
-    expect(await cancelRun(COOKIE_SERVER, "r1", http(() => json(404, { message: "no such run" })).deps)).toEqual({
+    expect(
+      await cancelRun(COOKIE_SERVER, "r1", http(() => json(404, { message: "no such run" })).deps),
+    ).toEqual({
       ok: false,
       status: 404,
       message: "no such run",
     });
-    expect(await cancelRun(COOKIE_SERVER, "r1", http(() => new Response("<html>", { status: 502 })).deps)).toEqual({
+    expect(
+      await cancelRun(
+        COOKIE_SERVER,
+        "r1",
+        http(() => new Response("<html>", { status: 502 })).deps,
+      ),
+    ).toEqual({
       ok: false,
       status: 502,
       message: "HTTP 502",
     });
-    const offline: HttpDeps = { fetch: () => Promise.reject(new TypeError("offline")), cookie: () => "" };
+    const offline: HttpDeps = {
+      fetch: () => Promise.reject(new TypeError("offline")),
+      cookie: () => "",
+    };
     expect(await cancelRun(COOKIE_SERVER, "r1", offline)).toMatchObject({ ok: false, status: 0 });
   });
 
   it("lookupRun tells unknown runs and refused credentials apart from outages", async () => {
     let calls = 0;
-    const oneMissing = http(() => (calls++ === 0 ? json(404, { message: "x" }) : json(200, { runs: [] })));
+    const oneMissing = http(() =>
+      calls++ === 0 ? json(404, { message: "x" }) : json(200, { runs: [] }),
+    );
     expect(await lookupRun(COOKIE_SERVER, "r1", oneMissing.deps)).toEqual({ kind: "not_found" });
-    expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(403, { message: "x" })).deps)).toEqual({
+    expect(
+      await lookupRun(COOKIE_SERVER, "r1", http(() => json(403, { message: "x" })).deps),
+    ).toEqual({
       kind: "unauthorized",
       status: 403,
     });
-    expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(503, {})).deps)).toEqual({ kind: "unreachable" });
+    expect(await lookupRun(COOKIE_SERVER, "r1", http(() => json(503, {})).deps)).toEqual({
+      kind: "unreachable",
+    });
     const missing = http(() => json(404, { message: "x" }));
     expect(await lookupRun(COOKIE_SERVER, "r1", missing.deps)).toEqual({ kind: "no_extension" });
     expect(missing.calls.map((call) => call.url)).toEqual([
       "http://h:8888/base/api/nebula/runs/r1",
       "http://h:8888/base/api/nebula/runs",
     ]);
-    expect((await lookupRun(COOKIE_SERVER, "r1", http(() => json(200, runRecord())).deps)).kind).toBe("found");
+    expect(
+      (await lookupRun(COOKIE_SERVER, "r1", http(() => json(200, runRecord())).deps)).kind,
+    ).toBe("found");
   });
 
   it("fetchLogs downloads with the token header, never a URL token", async () => {
@@ -92,7 +118,9 @@ describe("REST calls", () => {
     expect(await blob.text()).toContain("raw");
     expect(calls[0]?.url).toBe("http://h:8888/base/api/nebula/runs/r1/logs");
     expect(calls[0]?.init?.headers).toEqual({ Authorization: "token tok" });
-    await expect(fetchLogs(TOKEN_SERVER, "r1", http(() => json(404, { message: "gone" })).deps)).rejects.toThrow("gone");
+    await expect(
+      fetchLogs(TOKEN_SERVER, "r1", http(() => json(404, { message: "gone" })).deps),
+    ).rejects.toThrow("gone");
   });
 
   it("reads one cookie by exact name", () => {

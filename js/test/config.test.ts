@@ -1,12 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  discoverServer,
-  foreignOrigin,
-  foreignOriginMessage,
-  NO_SERVER_MESSAGE,
-  type PageLike,
-  type ServerConfig,
-} from "../src/config";
+import { discoverServer, foreignOrigin, type PageLike, type ServerConfig } from "../src/config";
+import { foreignOriginText, NO_SERVER } from "../src/messages";
 
 interface PageSpec {
   href?: string;
@@ -15,11 +9,17 @@ interface PageSpec {
   noBody?: boolean;
 }
 
-function page({ href = "http://localhost:8888/lab/tree/a.ipynb", configData = null, bodyData = {}, noBody }: PageSpec): PageLike {
+function page({
+  href = "http://localhost:8888/lab/tree/a.ipynb",
+  configData = null,
+  bodyData = {},
+  noBody,
+}: PageSpec): PageLike {
   return {
     location: { href },
     document: {
-      getElementById: (id) => (id === "jupyter-config-data" && configData !== null ? { textContent: configData } : null),
+      getElementById: (id) =>
+        id === "jupyter-config-data" && configData !== null ? { textContent: configData } : null,
       body: noBody ? null : { dataset: bodyData },
     },
   };
@@ -29,8 +29,14 @@ const lab = (data: Record<string, unknown>) => JSON.stringify({ appName: "Jupyte
 
 describe("discoverServer", () => {
   it("reads baseUrl and token from JupyterLab / Notebook 7 jupyter-config-data", () => {
-    const found = discoverServer(page({ configData: lab({ baseUrl: "/user/ann/", token: "abc" }) }));
-    expect(found).toEqual({ kind: "server", baseUrl: "http://localhost:8888/user/ann/", token: "abc" });
+    const found = discoverServer(
+      page({ configData: lab({ baseUrl: "/user/ann/", token: "abc" }) }),
+    );
+    expect(found).toEqual({
+      kind: "server",
+      baseUrl: "http://localhost:8888/user/ann/",
+      token: "abc",
+    });
   });
 
   it("keeps a percent-encoded base URL as is and adds a missing trailing slash", () => {
@@ -39,7 +45,9 @@ describe("discoverServer", () => {
   });
 
   it("falls back to the classic Notebook's <body data-base-url> (cookie auth, no token)", () => {
-    const found = discoverServer(page({ href: "https://nb.example/notebooks/x.ipynb", bodyData: { baseUrl: "/" } }));
+    const found = discoverServer(
+      page({ href: "https://nb.example/notebooks/x.ipynb", bodyData: { baseUrl: "/" } }),
+    );
     expect(found).toEqual({ kind: "server", baseUrl: "https://nb.example/", token: "" });
   });
 
@@ -66,13 +74,15 @@ describe("discoverServer", () => {
     ];
     for (const p of cases) {
       const found = discoverServer(p);
-      expect(found).toEqual({ kind: "unavailable", message: NO_SERVER_MESSAGE });
+      expect(found).toEqual({ kind: "unavailable", message: NO_SERVER });
     }
-    expect(NO_SERVER_MESSAGE).toMatch(/No Jupyter server with nebula_jupyter is reachable from this page/);
+    expect(NO_SERVER).toMatch(/No Jupyter server with nebula_jupyter is reachable from this page/);
   });
 
   it("a relative base URL on a page that is not http(s) is unusable", () => {
-    const found = discoverServer(page({ href: "vscode-webview://abc/index.html", bodyData: { baseUrl: "/" } }));
+    const found = discoverServer(
+      page({ href: "vscode-webview://abc/index.html", bodyData: { baseUrl: "/" } }),
+    );
     expect(found.kind).toBe("unavailable");
   });
 
@@ -91,7 +101,10 @@ describe("discoverServer", () => {
   });
 
   it("an explicit absolute base_url works where the page has no server", () => {
-    const found = discoverServer(page({ href: "vscode-webview://abc/index.html" }), "http://127.0.0.1:8888/");
+    const found = discoverServer(
+      page({ href: "vscode-webview://abc/index.html" }),
+      "http://127.0.0.1:8888/",
+    );
     expect(found).toEqual({ kind: "server", baseUrl: "http://127.0.0.1:8888/", token: "" });
   });
 
@@ -115,7 +128,11 @@ describe("foreignOrigin", () => {
   });
 
   it("names both origins when host, port or scheme differ", () => {
-    for (const other of ["http://elsewhere:8888/", "http://localhost:9999/", "https://localhost:8888/"]) {
+    for (const other of [
+      "http://elsewhere:8888/",
+      "http://localhost:9999/",
+      "https://localhost:8888/",
+    ]) {
       expect(foreignOrigin(page({}), server(other))).toEqual({
         server: new URL(other).origin,
         page: "http://localhost:8888",
@@ -124,17 +141,18 @@ describe("foreignOrigin", () => {
   });
 
   it("a page that is not http(s) has no origin of its own: every server is foreign", () => {
-    const found = foreignOrigin(page({ href: "vscode-webview://abc/index.html" }), server("http://127.0.0.1:8888/"));
+    const found = foreignOrigin(
+      page({ href: "vscode-webview://abc/index.html" }),
+      server("http://127.0.0.1:8888/"),
+    );
     expect(found).toEqual({ server: "http://127.0.0.1:8888", page: null });
   });
 
   it("the give-up message says where, how often, why and what to do", () => {
-    const text = foreignOriginMessage({ server: "http://other:9999", page: "http://localhost:8888" }, 4);
+    const text = foreignOriginText("http://other:9999", "http://localhost:8888", 4);
     expect(text).toMatch(/^Could not connect to http:\/\/other:9999 \(4 attempts\)\./);
     expect(text).toContain("not this page's server (http://localhost:8888)");
     expect(text).toContain("leave base_url empty");
-    expect(foreignOriginMessage({ server: "http://other:9999", page: null }, 4)).toContain(
-      "not this page's server: ",
-    );
+    expect(foreignOriginText("http://other:9999", null, 4)).toContain("not this page's server: ");
   });
 });

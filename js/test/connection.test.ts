@@ -2,17 +2,16 @@ import { describe, expect, it, vi } from "vitest";
 import { streamUrl } from "../src/api";
 import { Backoff } from "../src/backoff";
 import type { ServerConfig } from "../src/config";
-import {
-  FATAL_NOT_FOUND,
-  FATAL_UNAUTHORIZED,
-  RunConnection,
-  type ConnectionOptions,
-  type ConnectionState,
-} from "../src/connection";
+import { type ConnectionOptions, type ConnectionState, RunConnection } from "../src/connection";
+import { RUN_NOT_FOUND, STREAM_UNAUTHORIZED } from "../src/messages";
 import type { OutputMessage, StatusMessage, TruncatedMessage } from "../src/protocol";
 import { ManualTimers, output, SocketFactory, status } from "./fakes";
 
-const SERVER: ServerConfig = { kind: "server", baseUrl: "http://localhost:8888/user/a%40b/", token: "" };
+const SERVER: ServerConfig = {
+  kind: "server",
+  baseUrl: "http://localhost:8888/user/a%40b/",
+  token: "",
+};
 
 function setup(overrides: Partial<ConnectionOptions> = {}, server: ServerConfig = SERVER) {
   const sockets = new SocketFactory();
@@ -56,11 +55,18 @@ describe("stream URL", () => {
     expect(url.protocol).toBe("ws:");
     expect(url.host).toBe("localhost:8888");
     expect(url.pathname).toBe("/user/a%40b/api/nebula/runs/r1/stream");
-    expect(Object.fromEntries(url.searchParams)).toEqual({ after: "0", tail: "2000", window: "4096" });
+    expect(Object.fromEntries(url.searchParams)).toEqual({
+      after: "0",
+      tail: "2000",
+      window: "4096",
+    });
   });
 
   it("uses wss for https pages and adds the page token only when there is one", () => {
-    const { sockets } = setup({}, { kind: "server", baseUrl: "https://hub.example/", token: "s3cret" });
+    const { sockets } = setup(
+      {},
+      { kind: "server", baseUrl: "https://hub.example/", token: "s3cret" },
+    );
     const url = new URL(sockets.last.url);
     expect(url.protocol).toBe("wss:");
     expect(url.searchParams.get("token")).toBe("s3cret");
@@ -248,8 +254,8 @@ describe("when it stops for good", () => {
   });
 
   it.each([
-    [4401, FATAL_UNAUTHORIZED],
-    [4404, FATAL_NOT_FOUND],
+    [4401, STREAM_UNAUTHORIZED],
+    [4404, RUN_NOT_FOUND],
   ])("close %i is reported and never retried", (code, message) => {
     const { sockets, timers, seen } = setup();
     sockets.last.open();
@@ -309,7 +315,10 @@ describe("when it stops for good", () => {
 });
 
 describe("giving up on a server that never answers (giveUp: a foreign origin)", () => {
-  const giveUp = { afterAttempts: 4, message: "Could not connect to http://other:9999 (4 attempts)." };
+  const giveUp = {
+    afterAttempts: 4,
+    message: "Could not connect to http://other:9999 (4 attempts).",
+  };
 
   it("stops after that many failed handshakes, with the message and state closed", async () => {
     const { sockets, timers, seen } = setup({ giveUp });
@@ -349,10 +358,10 @@ describe("giving up on a server that never answers (giveUp: a foreign origin)", 
   });
 
   it("a definite diagnosis still wins over the generic message", async () => {
-    const { sockets, seen } = setup({ giveUp, diagnose: async () => FATAL_NOT_FOUND });
+    const { sockets, seen } = setup({ giveUp, diagnose: async () => RUN_NOT_FOUND });
     sockets.last.serverClose(1006);
     await settle();
-    expect(seen.fatal).toEqual([FATAL_NOT_FOUND]);
+    expect(seen.fatal).toEqual([RUN_NOT_FOUND]);
   });
 
   it("never gives up on a stream that opened once: the server may be restarting", () => {

@@ -1,7 +1,9 @@
 // Test doubles: a scriptable WebSocket, manual timers and frames, a recording terminal.
 
-import type { Timers, WebSocketLike } from "../src/connection";
+import type { WebSocketLike } from "../src/connection";
 import type { FrameScheduler, TerminalSink } from "../src/output";
+import type { TerminalLike } from "../src/session";
+import type { Timers } from "../src/timers";
 
 export class FakeSocket implements WebSocketLike {
   readyState = 0;
@@ -147,6 +149,37 @@ export class RecordingTerminal implements TerminalSink {
 
   completeOne(): void {
     this.callbacks.shift()?.();
+  }
+}
+
+/** The terminal a session drives: writes recorded, and settling only when the test says so. */
+export class FakeTerminal extends RecordingTerminal implements TerminalLike {
+  fontSizePx = 0;
+  maxHeightPx = 0;
+  disposed = false;
+  private settleCallbacks: Array<() => void> = [];
+
+  setFontSize(px: number): void {
+    this.fontSizePx = px;
+  }
+
+  setMaxHeight(px: number): void {
+    this.maxHeightPx = px;
+  }
+
+  whenSettled(done: () => void): void {
+    this.settleCallbacks.push(done);
+  }
+
+  /** Output parsed, height final: what the real terminal reports a frame or two later. */
+  settle(): void {
+    const due = this.settleCallbacks;
+    this.settleCallbacks = [];
+    for (const done of due) done();
+  }
+
+  dispose(): void {
+    this.disposed = true;
   }
 }
 

@@ -40,7 +40,7 @@ function setup() {
     },
   });
   connection.start();
-  const acks = () => sockets.last.messages.filter((m) => m["type"] === "ack").map((m) => m["seq"]);
+  const acks = () => sockets.last.messages.filter((m) => m.type === "ack").map((m) => m.seq);
   return { connection, batcher, sockets, timers, frames, terminal, written, acks };
 }
 

@@ -20,8 +20,16 @@ function expectError(value: unknown): string {
 
 describe("parseServerMessage: good messages", () => {
   it("parses output messages of both streams", () => {
-    expect(expectOk({ type: "stdout", seq: 1, data: "hello\n" })).toEqual({ type: "stdout", seq: 1, data: "hello\n" });
-    expect(expectOk({ type: "stderr", seq: 7, data: "" })).toEqual({ type: "stderr", seq: 7, data: "" });
+    expect(expectOk({ type: "stdout", seq: 1, data: "hello\n" })).toEqual({
+      type: "stdout",
+      seq: 1,
+      data: "hello\n",
+    });
+    expect(expectOk({ type: "stderr", seq: 7, data: "" })).toEqual({
+      type: "stderr",
+      seq: 7,
+      data: "",
+    });
   });
 
   it("parses a status message with its full run record", () => {
@@ -29,13 +37,29 @@ describe("parseServerMessage: good messages", () => {
     expect(message.type).toBe("status");
     if (message.type !== "status") return;
     expect(message.status).toBe("failed");
-    expect(message.run).toMatchObject({ id: "r1", name: "train", exit_code: 2, reason: "exited", last_seq: 9 });
+    expect(message.run).toMatchObject({
+      id: "r1",
+      name: "train",
+      exit_code: 2,
+      reason: "exited",
+      last_seq: 9,
+    });
   });
 
   it("fills neutral defaults for record fields a server omits", () => {
-    const message = expectOk({ type: "status", status: "queued", run: { id: "x", status: "queued" } });
+    const message = expectOk({
+      type: "status",
+      status: "queued",
+      run: { id: "x", status: "queued" },
+    });
     if (message.type !== "status") throw new Error("not a status");
-    expect(message.run).toMatchObject({ name: null, cancel_requested: false, exit_code: null, last_seq: 0, cwd: "" });
+    expect(message.run).toMatchObject({
+      name: null,
+      cancel_requested: false,
+      exit_code: null,
+      last_seq: 0,
+      cwd: "",
+    });
   });
 
   it("accepts a shell-string command and extra unknown record fields", () => {
@@ -93,7 +117,10 @@ describe("parseServerMessage: bad messages never throw", () => {
     [{ type: "status", status: "running" }, /run/],
     [{ type: "status", status: "running", run: runRecord({ id: 7 }) }, /id/],
     [{ type: "status", status: "running", run: runRecord({ status: "weird" }) }, /status/],
-    [{ type: "status", status: "running", run: runRecord({ cancel_requested: "yes" }) }, /cancel_requested/],
+    [
+      { type: "status", status: "running", run: runRecord({ cancel_requested: "yes" }) },
+      /cancel_requested/,
+    ],
     [{ type: "status", status: "running", run: runRecord({ exit_code: "0" }) }, /exit_code/],
     [{ type: "status", status: "running", run: runRecord({ command: [1, 2] }) }, /command/],
   ])("rejects %j", (message, pattern) => {
@@ -103,8 +130,13 @@ describe("parseServerMessage: bad messages never throw", () => {
 
 describe("protocol helpers", () => {
   it("knows which statuses are terminal", () => {
-    expect(["queued", "running"].map((s) => isTerminalStatus(s as "queued"))).toEqual([false, false]);
-    expect(["succeeded", "failed", "cancelled"].every((s) => isTerminalStatus(s as "failed"))).toBe(true);
+    expect(["queued", "running"].map((s) => isTerminalStatus(s as "queued"))).toEqual([
+      false,
+      false,
+    ]);
+    expect(["succeeded", "failed", "cancelled"].every((s) => isTerminalStatus(s as "failed"))).toBe(
+      true,
+    );
   });
 
   it("builds client frames", () => {

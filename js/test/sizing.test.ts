@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { contentRows, MIN_TERMINAL_PX, terminalHeightPx, type BufferLike } from "../src/sizing";
+import { type BufferLike, contentRows, MIN_TERMINAL_PX, terminalHeightPx } from "../src/sizing";
 
 /** A buffer as xterm keeps it: `lines` (scrollback then screen), the cursor on the screen. */
 function buffer(lines: string[], rows: number, cursor: { x?: number; line: number }): BufferLike {
@@ -48,7 +48,12 @@ describe("terminalHeightPx", () => {
   it("gives the fit back every row, also for fractional cell heights", () => {
     for (const cell of [15, 17, 17.5, 52 / 3, 14.4, 16.25]) {
       for (let rows = 1; rows <= 40; rows++) {
-        const height = terminalHeightPx({ ...base, cellHeightPx: cell, contentRows: rows, maxPx: 10_000 });
+        const height = terminalHeightPx({
+          ...base,
+          cellHeightPx: cell,
+          contentRows: rows,
+          maxPx: 10_000,
+        });
         // FitAddon: floor((parseInt(height) - padding) / cell height)
         expect(Math.max(1, Math.floor((height - 8) / cell)), `cell ${cell}, rows ${rows}`).toBe(
           Math.max(rows, Math.floor((MIN_TERMINAL_PX - 8) / cell)),
@@ -66,11 +71,15 @@ describe("terminalHeightPx", () => {
   it("never shrinks on its own (a clear screen, a wider cell), but follows a lower height_px", () => {
     expect(terminalHeightPx({ ...base, contentRows: 2, currentPx: 200 })).toBe(200);
     expect(terminalHeightPx({ ...base, contentRows: 2, currentPx: 320, maxPx: 100 })).toBe(100);
-    expect(terminalHeightPx({ ...base, contentRows: 30, currentPx: 320, maxPx: 600 })).toBe(30 * 15 + 8);
+    expect(terminalHeightPx({ ...base, contentRows: 30, currentPx: 320, maxPx: 600 })).toBe(
+      30 * 15 + 8,
+    );
   });
 
   it("keeps the current height until the font has been measured", () => {
     expect(terminalHeightPx({ ...base, cellHeightPx: 0, contentRows: 10 })).toBe(MIN_TERMINAL_PX);
-    expect(terminalHeightPx({ ...base, cellHeightPx: Number.NaN, contentRows: 10, currentPx: 90 })).toBe(90);
+    expect(
+      terminalHeightPx({ ...base, cellHeightPx: Number.NaN, contentRows: 10, currentPx: 90 }),
+    ).toBe(90);
   });
 });

@@ -9,26 +9,38 @@ describe("badge", () => {
   it("shows the status, and how a finished run ended", () => {
     expect(badgeText("unknown", null)).toBe("…");
     expect(badgeText("running", record({}))).toBe("running");
-    expect(badgeText("succeeded", record({ status: "succeeded", exit_code: 0 }))).toBe("succeeded · exit 0");
+    expect(badgeText("succeeded", record({ status: "succeeded", exit_code: 0 }))).toBe(
+      "succeeded · exit 0",
+    );
     expect(badgeText("failed", record({ status: "failed", exit_code: 3 }))).toBe("failed · exit 3");
-    expect(badgeText("failed", record({ status: "failed", signal: "SIGKILL", reason: "signalled" }))).toBe(
-      "failed · SIGKILL",
+    expect(
+      badgeText("failed", record({ status: "failed", signal: "SIGKILL", reason: "signalled" })),
+    ).toBe("failed · SIGKILL");
+    expect(badgeText("cancelled", record({ status: "cancelled", signal: "SIGTERM" }))).toBe(
+      "cancelled · SIGTERM",
     );
-    expect(badgeText("cancelled", record({ status: "cancelled", signal: "SIGTERM" }))).toBe("cancelled · SIGTERM");
-    expect(endDetail(record({ status: "failed", reason: "spawn_error", error: "No such file" }))).toBe(
-      "could not start",
-    );
+    expect(
+      endDetail(record({ status: "failed", reason: "spawn_error", error: "No such file" })),
+    ).toBe("could not start");
   });
 });
 
 describe("cancel button", () => {
   it("is enabled while the run is live and nothing was asked", () => {
-    expect(cancelButtonState("running", false, false)).toEqual({ label: "Cancel", disabled: false, phase: "idle" });
+    expect(cancelButtonState("running", false, false)).toEqual({
+      label: "Cancel",
+      disabled: false,
+      phase: "idle",
+    });
     expect(cancelButtonState("queued", false, false).disabled).toBe(false);
   });
 
   it("shows a loading state after a click until the server confirms, then while the run dies", () => {
-    expect(cancelButtonState("running", false, true)).toEqual({ label: "Cancelling…", disabled: true, phase: "pending" });
+    expect(cancelButtonState("running", false, true)).toEqual({
+      label: "Cancelling…",
+      disabled: true,
+      phase: "pending",
+    });
     expect(cancelButtonState("running", true, false)).toEqual({
       label: "Cancelling…",
       disabled: true,
@@ -38,7 +50,11 @@ describe("cancel button", () => {
 
   it("is disabled once the run is terminal", () => {
     for (const status of ["succeeded", "failed", "cancelled"] as const) {
-      expect(cancelButtonState(status, true, true)).toEqual({ label: "Cancel", disabled: true, phase: "done" });
+      expect(cancelButtonState(status, true, true)).toEqual({
+        label: "Cancel",
+        disabled: true,
+        phase: "done",
+      });
     }
   });
 });

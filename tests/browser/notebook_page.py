@@ -257,3 +257,60 @@ def is_red(css_colour: str) -> bool:
     inner = css_colour[css_colour.index("(") + 1 : css_colour.index(")")]
     r, g, b = (int(float(part)) for part in inner.split(",")[:3])
     return r >= 150 and g <= 110 and b <= 110
+
+
+def shown_lines(widget: Locator) -> list[str]:
+    """The terminal rows a user actually sees, as text, blank rows dropped: scrolled into view
+    first, then only the rows whose middle is not clipped away (by the terminal's own box, the
+    output area or the notebook), i.e. where the page's hit test lands inside this terminal."""
+    widget.scroll_into_view_if_needed()
+    widget.evaluate(
+        "() => new Promise(done => { let n = 3; const tick = () => --n ? "
+        "requestAnimationFrame(tick) : done(); requestAnimationFrame(tick); })"
+    )
+    rows: list[str] = widget.evaluate(
+        """root => {
+          const term = root.querySelector(".nebula-term");
+          return Array.from(root.querySelectorAll(".xterm-rows > div")).filter(row => {
+            const box = row.getBoundingClientRect();
+            const hit = document.elementFromPoint(box.left + 4, box.top + box.height / 2);
+            return hit !== null && term.contains(hit);
+          }).map(row => row.textContent);
+        }"""
+    )
+    return [line for line in (row.replace("\u00a0", " ").rstrip() for row in rows) if line]
+
+
+THEME_SETTINGS = "lab/api/settings/@jupyterlab/apputils-extension:themes"
+
+
+def use_theme(notebook: NotebookPage, theme: str) -> None:
+    """Switch JupyterLab's theme like a user (Settings > Theme > ``theme``) and wait until the
+    page is painted with it."""
+    page = notebook.page
+    page.get_by_role("menuitem", name="Settings", exact=True).click()
+    page.locator(".lm-Menu-item").filter(has_text="Theme").first.hover()
+    page.locator(".lm-Menu-item").filter(has_text=theme).first.click()
+    page.locator(f"body[data-jp-theme-name='{theme}']").wait_for(state="attached")
+    light = "true" if "Light" in theme else "false"
+    poll(
+        lambda: page.evaluate(
+            "light => document.body.dataset.jpThemeLight === light && "
+            "getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim() !== ''",
+            light,
+        ),
+        20,
+        f"{theme} applied",
+        page=page,
+    )
+    # Views re-read the theme on the attribute change; let them paint it.
+    page.evaluate(
+        "() => new Promise(done => { let n = 3; const tick = () => --n ? "
+        "requestAnimationFrame(tick) : done(); requestAnimationFrame(tick); })"
+    )
+
+
+def reset_theme(lab: LabServer) -> None:
+    """Back to the default theme for the tests that follow (the setting is saved server-side)."""
+    status, body = lab.request("PUT", THEME_SETTINGS, {"raw": "{}"})
+    assert status < 400, (status, body[:300])
