@@ -241,6 +241,10 @@ def _positive(value: object) -> bool:
     return _is_int(value) and value > 0  # type: ignore[operator]
 
 
+def _terminal_size(value: object) -> bool:
+    return _is_int(value) and 1 <= value <= MAX_TERMINAL_SIZE  # type: ignore[operator]
+
+
 def _text(value: object) -> bool:
     return isinstance(value, str)
 
@@ -363,7 +367,26 @@ class AckMessage:
     seq: int
 
 
-ClientMessage = AuthMessage | CancelMessage | AckMessage
+@dataclasses.dataclass(frozen=True)
+class StdinMessage:
+    """Input for a run in terminal mode, as typed (CONTRACT §3 v2); at most 16 KiB of text."""
+
+    data: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ResizeMessage:
+    """The viewer's terminal size for a run in terminal mode; 1 to 1000 each."""
+
+    cols: int
+    rows: int
+
+
+ClientMessage = AuthMessage | CancelMessage | AckMessage | StdinMessage | ResizeMessage
+
+#: The most text one ``stdin`` message may carry (a paste is split by the viewer).
+MAX_STDIN_CHARS = 16 * 1024
+MAX_TERMINAL_SIZE = 1000
 
 
 def parse_client_message(raw: str | bytes) -> ClientMessage:
@@ -376,6 +399,16 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         return AckMessage(_field(message, "seq", _count, "a non-negative integer"))
     if kind == "auth":
         return AuthMessage(_field(message, "token", _text, "a string"))
+    if kind == "stdin":
+        data = _field(message, "data", _text, "a string")
+        if len(data) > MAX_STDIN_CHARS:
+            raise ProtocolError(f"'stdin' carries at most {MAX_STDIN_CHARS} characters.")
+        return StdinMessage(data)
+    if kind == "resize":
+        return ResizeMessage(
+            _field(message, "cols", _terminal_size, f"an integer from 1 to {MAX_TERMINAL_SIZE}"),
+            _field(message, "rows", _terminal_size, f"an integer from 1 to {MAX_TERMINAL_SIZE}"),
+        )
     if not _text(kind):
         raise ProtocolError("Message needs a string 'type'.")
     # Never echo the client's text back: it may be anything, including markup.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import signal
@@ -15,8 +16,10 @@ from typing import Any, NoReturn
 from ..client import Conflict, NebulaClient, NebulaError, RunRecord
 from ..client.calls import RunOptions
 from ..client.defaults import create_here
+from ..client.sync import TerminalLink
 from ..protocol import OutputMessage, StatusMessage
 from .console import Output, describe_end, printable, runs_table, say, silence, status_lines
+from .keyboard import RawTerminal
 
 EXIT_SERVER_ERROR = 1
 EXIT_USAGE = 2
@@ -110,7 +113,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.shell:
         command = " ".join(command)
     env = dict(_parse_env(args, item) for item in args.env)
-    options: RunOptions = {"name": args.name, "cwd": args.cwd, "env": env or None}
+    options: RunOptions = {
+        "name": args.name,
+        "cwd": args.cwd,
+        "env": env or None,
+        "tty": True if args.tty else None,
+    }
     client = _client(args)
     try:
         # The run starts where this shell is, with its PATH, unless --cwd/--env PATH say else.
@@ -126,12 +134,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     canceller = _Canceller(client, run_id)
     restore = _install_sigint(canceller)
     outputs = {"stdout": Output(sys.stdout), "stderr": Output(sys.stderr)}
+    link = TerminalLink()
+    keyboard: contextlib.AbstractContextManager[RawTerminal | None] = contextlib.nullcontext()
+    if args.tty and sys.stdin.isatty():
+        if not args.quiet:
+            say("keys go to the run (Ctrl-C too); Ctrl-] cancels it")
+        keyboard = RawTerminal(link, on_escape=lambda: canceller(signal.SIGINT, None))
     try:
-        for event in client.follow(run_id):
-            if isinstance(event, OutputMessage):
-                outputs[event.stream].write(event.data.encode("utf-8"))
-            elif isinstance(event, StatusMessage) and event.terminal:
-                record = event.run
+        with keyboard as raw:
+            for event in client.follow(run_id, link=link):
+                if isinstance(event, OutputMessage):
+                    outputs[event.stream].write(event.data.encode("utf-8"))
+                elif isinstance(event, StatusMessage):
+                    if raw is not None:
+                        raw.send_size()  # (re)connected: the run gets this terminal's size
+                    if event.terminal:
+                        record = event.run
     except KeyboardInterrupt:
         say(f"stopped waiting; run {run_id} is being cancelled")
         return EXIT_CANCELLED
@@ -316,6 +334,13 @@ def build_parser() -> _Parser:
     )
     run.add_argument(
         "--shell", action="store_true", help="join CMD into one string run by /bin/sh -c"
+    )
+    run.add_argument(
+        "-t",
+        "--tty",
+        action="store_true",
+        help="terminal mode: the run gets a pseudo-terminal (colours, progress bars, line by line\n"
+        "output); on a terminal, your keys and window size go to it",
     )
     run.add_argument(
         "-d", "--detach", action="store_true", help="print the run id and exit without following"

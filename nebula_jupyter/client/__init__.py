@@ -31,7 +31,7 @@ from .errors import (
     ServerUnavailable,
     Unauthorized,
 )
-from .sync import NebulaClient
+from .sync import NebulaClient, TerminalLink
 
 if TYPE_CHECKING:
     from .aio import AsyncNebulaClient
@@ -57,6 +57,7 @@ __all__ = [
     "ServerError",
     "ServerUnavailable",
     "StatusMessage",
+    "TerminalLink",
     "TruncatedMessage",
     "Unauthorized",
 ]

@@ -208,6 +208,11 @@ def _flag(what: str) -> Callable[[object], bool]:
     return check
 
 
+def _optional_flag(what: str) -> Callable[[object], bool | None]:
+    check = _flag(what)
+    return lambda value: None if value is None else check(value)
+
+
 def _url(url: object) -> str | None:
     if url is None:
         return None
@@ -247,6 +252,7 @@ ARGUMENT_CHECKS: dict[str, Callable[[Any], Any]] = {
     "after": _after,
     "limit": _limit,
     "follow": _flag("follow"),
+    "tty": _optional_flag("tty"),
     "url": _url,
     "token": _token,
 }

@@ -103,12 +103,14 @@ class RunOptions(TypedDict, total=False):
     """Optional fields of a new run (CONTRACT §2 create body); None means the server default.
 
     ``name``: a label. ``cwd``: working directory, relative to the server's root or absolute
-    inside it. ``env``: variables over the server's child environment.
+    inside it. ``env``: variables over the server's child environment. ``tty``: terminal mode
+    (a pty for stdin and stdout, CONTRACT §1.1).
     """
 
     name: str | None
     cwd: str | None
     env: Mapping[str, str] | None
+    tty: bool | None
 
 
 def create_run(command: Command, **options: Unpack[RunOptions]) -> Call[RunRecord]:

@@ -6,13 +6,14 @@ A thin driver: every request is built and parsed by ``calls.py``, the stream is 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, TypeVar, Unpack
 
 import httpx
 
-from ..protocol import TERMINAL_STATUSES, RunRecord, StatusMessage
+from ..protocol import MAX_STDIN_CHARS, TERMINAL_STATUSES, RunRecord, StatusMessage
 from . import calls
 from .arguments import checked
 from .base import KEEPALIVE_OPTIONS, ClientBase
@@ -94,12 +95,18 @@ class NebulaClient(ClientBase):
             raise self._unreachable(exc) from exc
 
     @checked
-    def follow(self, run_id: str, after: int = 0) -> Iterator[Event]:
-        """Yield output and status events until the terminal status, surviving reconnects."""
+    def follow(
+        self, run_id: str, after: int = 0, *, link: TerminalLink | None = None
+    ) -> Iterator[Event]:
+        """Yield output and status events until the terminal status, surviving reconnects.
+
+        With a :class:`TerminalLink`, another thread may type into the run and resize its
+        terminal over the same connection while this follows it (terminal mode).
+        """
         from .follow import FollowSession
 
         session = FollowSession(self.address, run_id, after=after, **self._follow_options())
-        yield from _follow(session, None)
+        yield from _follow(session, None, link._socket if link is not None else None)
 
     @checked
     def wait(self, run_id: str, timeout: float | None = None) -> RunRecord:
@@ -138,11 +145,13 @@ class NebulaClient(ClientBase):
         return call.parse(response.status_code, response.content)
 
 
-def _follow(session: FollowSession, deadline: float | None) -> Iterator[Event]:
+def _follow(
+    session: FollowSession, deadline: float | None, socket: _BlockingSocket | None = None
+) -> Iterator[Event]:
     """Do the blocking I/O a :class:`~.follow.FollowSession` asks for; yield its events."""
     from .follow import Connect, Receive, Sleep
 
-    socket = _BlockingSocket()
+    socket = socket or _BlockingSocket()
     reply: object = None
     try:
         while (step := session.next_step(reply, deadline)) is not None:
@@ -189,3 +198,39 @@ class _BlockingSocket:
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+    def send(self, frame: str) -> bool:
+        """Send one message from any thread; False while no connection is open."""
+        from websockets.exceptions import ConnectionClosed
+
+        connection = self.connection
+        if connection is None:
+            return False
+        try:
+            connection.send(frame)  # websockets' sync connections may send from any thread
+        except ConnectionClosed:
+            return False
+        return True
+
+
+class TerminalLink:
+    """Type into a followed run and resize its terminal (CONTRACT §3 ``stdin``, ``resize``).
+
+    Pass it to :meth:`NebulaClient.follow`; its methods may be called from another thread.
+    They return False when no connection is open at that moment (a reconnect is under way),
+    so the caller knows the input did not leave.
+    """
+
+    def __init__(self) -> None:
+        self._socket = _BlockingSocket()
+
+    def send_input(self, data: str) -> bool:
+        """Send text as typed (a keystroke, a pasted line; ``"\x03"`` is Ctrl-C)."""
+        return all(
+            self._socket.send(json.dumps({"type": "stdin", "data": data[i : i + MAX_STDIN_CHARS]}))
+            for i in range(0, max(len(data), 1), MAX_STDIN_CHARS)
+        )
+
+    def resize(self, cols: int, rows: int) -> bool:
+        """Send the terminal size (1 to 1000 each)."""
+        return self._socket.send(json.dumps({"type": "resize", "cols": cols, "rows": rows}))

@@ -55,6 +55,18 @@ class RunConflict(ApiError):
         return {"message": self.message, "run": self.run}
 
 
+class NotATty(ApiError):
+    """Input or a size for a run that is not in terminal mode (CONTRACT §3 ``not_a_tty``)."""
+
+    status_code = 400
+
+
+class InputRefused(ApiError):
+    """The program does not read its input: this input was refused, not dropped (503)."""
+
+    status_code = 503
+
+
 class TooManyRuns(ApiError):
     """The queue already holds ``max_queued_runs`` runs (429)."""
 

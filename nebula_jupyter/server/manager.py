@@ -25,6 +25,7 @@ from pathlib import Path
 from ..protocol import RUN_ID_ENV, RUN_ID_PATTERN, EndReason, RunRecord, RunStatus, Stream
 from .errors import (
     InvalidRequest,
+    NotATty,
     RunConflict,
     RunNotFound,
     ShuttingDown,
@@ -226,13 +227,16 @@ class RunManager:
         cwd, cwd_label = self._resolve_cwd(request.cwd)
         self._check_capacity()
         run_id = uuid.uuid4().hex[:16]
-        record = StoredRun(id=run_id, command=request.command, cwd=cwd_label, name=request.name)
+        record = StoredRun(
+            id=run_id, command=request.command, cwd=cwd_label, name=request.name, tty=request.tty
+        )
         run = self._store_new(record)
         self._live[run_id] = run
         run.feed.publish_status(record)
         argv = ["/bin/sh", "-c", request.command] if isinstance(request.command, str) else []
-        env = {**self.config.env_factory(), **request.env, RUN_ID_ENV: run_id}
-        spec = LaunchSpec(argv=argv or list(request.command), cwd=cwd, env=env)
+        env = {**self.config.env_factory(), **(_TTY_ENV if request.tty else {})}
+        env = {**env, **request.env, RUN_ID_ENV: run_id}
+        spec = LaunchSpec(argv=argv or list(request.command), cwd=cwd, env=env, tty=request.tty)
         self._queue.append((run, spec))
         spawn = self._start_next().get(run_id)
         if spawn is not None:
@@ -292,6 +296,28 @@ class RunManager:
                 del self._queue[index]
                 break
         run.cancel()
+
+    def send_input(self, run_id: str, data: str) -> None:
+        """Type ``data`` into a terminal-mode run (CONTRACT §3 ``stdin``).
+
+        Raises :class:`NotATty`, :class:`RunConflict` (ended, or run by another server),
+        :class:`InputRefused` (the program does not read), :class:`RunNotFound`.
+        """
+        self._terminal_run(run_id).write_input(data.encode("utf-8", "replace"))
+
+    def resize(self, run_id: str, cols: int, rows: int) -> None:
+        """Set a terminal-mode run's terminal size (CONTRACT §3 ``resize``); errors as above."""
+        self._terminal_run(run_id).resize(cols, rows)
+
+    def _terminal_run(self, run_id: str) -> RunProcess:
+        live = self._live.get(run_id)
+        if live is not None:
+            return live
+        run = self._stored(run_id)
+        if not run.tty:
+            raise NotATty("The run is not in terminal mode.")
+        where = "has ended" if run.status.terminal else "runs on another server"
+        raise RunConflict(f"The run {where}: it takes no input here.", run.to_record())
 
     def delete(self, run_id: str) -> None:
         """Forget a finished run and its output; raise :class:`RunConflict` while it is active.
@@ -369,6 +395,9 @@ class RunManager:
         if not self.shutting_down:
             self._start_next()
 
+
+# CONTRACT §1.1: no pager waits for a keypress in a run nobody may be watching.
+_TTY_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "TERM": "xterm-256color"}
 
 _FULL = "The server's data dir is full: free space (delete finished runs) and try again."
 

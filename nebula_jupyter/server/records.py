@@ -120,7 +120,9 @@ class StoredRun:
             raise ValueError(f"damaged run record: {exc}") from None
 
 
-_REQUEST_FIELDS = {"command", "cwd", "env", "name"}
+_REQUEST_FIELDS = {"command", "cwd", "env", "name", "tty", "executor", "resources"}
+#: The executors this server offers (CONTRACT §7); others are refused with 400.
+EXECUTORS = ("local",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +133,7 @@ class RunRequest:
     cwd: str = ""
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     name: str | None = None
+    tty: bool = False
 
     @classmethod
     def from_json(cls, body: object) -> RunRequest:
@@ -153,7 +156,29 @@ class RunRequest:
             raise ValueError("'name' must be a string or null.")
         if name is not None:
             _check_text(name, "name")
-        return cls(command=command, cwd=cwd, env=_env(body.get("env", {})), name=name)
+        tty = body.get("tty", False)
+        if not isinstance(tty, bool):
+            raise ValueError("'tty' must be true or false.")
+        _executor(body.get("executor", "local"), body.get("resources"))
+        return cls(command=command, cwd=cwd, env=_env(body.get("env", {})), name=name, tty=tty)
+
+
+def _executor(executor: object, resources: object) -> None:
+    if not isinstance(executor, str):
+        raise ValueError("'executor' must be a string.")
+    if executor not in EXECUTORS:
+        # Not repeated back; the configured ones are listed (CONTRACT §7).
+        raise ValueError(
+            f"Unknown or unconfigured 'executor'; this server offers {', '.join(EXECUTORS)}."
+        )
+    if resources is not None:
+        if not isinstance(resources, dict) or not all(
+            isinstance(key, str) and isinstance(value, int | float) and not isinstance(value, bool)
+            for key, value in resources.items()
+        ):
+            raise ValueError("'resources' must be an object mapping names to numbers.")
+        if resources:
+            raise ValueError("'resources' need an executor that places runs (e.g. dask).")
 
 
 def _command(command: object) -> list[str] | str:

@@ -19,11 +19,12 @@ from pathlib import Path
 
 from ..protocol import EndReason, RunStatus, Stream
 from .database import RecordStore
-from .errors import RunConflict
+from .errors import InputRefused, NotATty, RunConflict
 from .fanout import OutputFeed
 from .logs import Chunk, LogWriter
 from .processes import signal_run
 from .records import StoredRun
+from .terminal import InputFull, Terminal
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class LaunchSpec:
     argv: list[str]
     cwd: Path
     env: dict[str, str]
+    tty: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +110,7 @@ class RunProcess:
         self._cancel_reason = EndReason.CANCELLED
         self._timers: list[asyncio.TimerHandle] = []
         self._starting = False
+        self._terminal: Terminal | None = None
         self.unsaved = False
         self.ended = asyncio.Event()
         if record.status.terminal:
@@ -122,26 +125,61 @@ class RunProcess:
         """
         if self.record.status.terminal:
             return
-        loop = asyncio.get_running_loop()
         self._starting = True
+        terminal = Terminal() if spec.tty else None
         try:
-            await loop.subprocess_exec(
-                lambda: _PipeProtocol(self),
-                *spec.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=spec.cwd,
-                env=spec.env,
-                start_new_session=True,
-            )
-        except (OSError, ValueError) as exc:
+            await self._spawn(spec, terminal)
+            if terminal is not None:
+                self._terminal = terminal
+                await terminal.attach(
+                    lambda data: self._on_output(Stream.STDOUT, data),
+                    lambda: self._on_pipe_closed(Stream.STDOUT),
+                )
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            if terminal is not None:
+                terminal.close()
             self._end_spawn_error(exc)
             return
         finally:
             self._starting = False
         if self.record.cancel_requested and not self.record.status.terminal:
             self._terminate_group()
+
+    async def _spawn(self, spec: LaunchSpec, terminal: Terminal | None) -> None:
+        stdio = subprocess.DEVNULL if terminal is None else terminal.child_fd
+        await asyncio.get_running_loop().subprocess_exec(
+            lambda: _PipeProtocol(self),
+            *spec.argv,
+            stdin=stdio,
+            stdout=subprocess.PIPE if terminal is None else stdio,
+            stderr=subprocess.PIPE,
+            cwd=spec.cwd,
+            env=spec.env,
+            start_new_session=True,
+            # Only an ioctl, after setsid: the pty becomes the session's controlling terminal,
+            # so Ctrl-C typed by a viewer interrupts the program as in a terminal.
+            preexec_fn=None if terminal is None else Terminal.make_controlling,
+        )
+
+    def write_input(self, data: bytes) -> None:
+        """Type ``data`` into a terminal-mode run; raise NotATty, RunConflict or InputRefused."""
+        terminal = self._live_terminal()
+        try:
+            terminal.write(data)
+        except InputFull as exc:
+            raise InputRefused(str(exc)) from None
+
+    def resize(self, cols: int, rows: int) -> None:
+        """Resize a terminal-mode run's terminal (the latest size wins)."""
+        self._live_terminal().resize(cols, rows)
+
+    def _live_terminal(self) -> Terminal:
+        if not self.record.tty:
+            raise NotATty('The run is not in terminal mode (create it with "tty": true).')
+        if self.record.status.terminal or self._terminal is None:
+            state = "has ended" if self.record.status.terminal else "has not started yet"
+            raise RunConflict(f"The run {state}.", self.record.to_record())
+        return self._terminal
 
     def cancel(self, reason: EndReason = EndReason.CANCELLED) -> None:
         """Accept a cancel: announce it now, then SIGTERM the group and SIGKILL after grace."""
@@ -266,6 +304,8 @@ class RunProcess:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self._terminal is not None:
+            self._terminal.close()
         self.record.move_to(status)
         self.record.reason = reason
         if error is not None or not self.record.unstored_bytes:

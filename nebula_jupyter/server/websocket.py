@@ -15,10 +15,25 @@ from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from .. import protocol
-from .auth import AUTH_RESOURCE, READ, WRITE, constant_time_match
+from .auth import AUTH_RESOURCE, EXECUTE, READ, WRITE, constant_time_match
 from .base import EXTENSION_USER, NebulaAuthMixin
-from .errors import ApiError, InvalidRequest, RunConflict, RunNotFound
+from .errors import (
+    ApiError,
+    InputRefused,
+    InvalidRequest,
+    NotATty,
+    RunConflict,
+    RunNotFound,
+)
 from .fanout import RunDeleted, StreamQuery, Subscription
+
+# CONTRACT §3: the error codes of refused client messages.
+_ERROR_CODES: dict[type[ApiError], str] = {
+    NotATty: "not_a_tty",
+    InputRefused: "input_full",
+    RunConflict: "conflict",
+    RunNotFound: "conflict",
+}
 
 
 class _SocketSink:
@@ -135,7 +150,7 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             self.close(protocol.CLOSE_INTERNAL_ERROR, "Internal error.")
 
     async def on_message(self, message: str | bytes) -> None:
-        """Handle auth, cancel and ack messages."""
+        """Handle auth, cancel, ack, stdin and resize messages."""
         try:
             parsed = protocol.parse_client_message(message)
         except protocol.ProtocolError as exc:
@@ -150,6 +165,8 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             self._subscription.ack(parsed.seq)
         elif isinstance(parsed, protocol.CancelMessage):
             await self._cancel()
+        elif isinstance(parsed, protocol.StdinMessage | protocol.ResizeMessage):
+            await self._terminal(parsed)
         else:
             self._send_error("bad_message", "'auth' is only valid as the first message.")
 
@@ -190,6 +207,19 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             self.manager.cancel(self._run_id)
         except RunConflict as exc:
             self._send_error("conflict", exc.message)
+
+    async def _terminal(self, message: protocol.StdinMessage | protocol.ResizeMessage) -> None:
+        # Typing into a program, or changing its terminal, is running code: 'execute'.
+        if not await self._authorized(self.current_user, EXECUTE):
+            self._send_error("forbidden", "Not authorized to send input to this run.")
+            return
+        try:
+            if isinstance(message, protocol.StdinMessage):
+                self.manager.send_input(self._run_id, message.data)
+            else:
+                self.manager.resize(self._run_id, message.cols, message.rows)
+        except ApiError as exc:
+            self._send_error(_ERROR_CODES.get(type(exc), "conflict"), exc.message)
 
     def _send_error(self, code: str, message: str) -> None:
         with contextlib.suppress(WebSocketClosedError):

@@ -10,27 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 
+from ..support.authorizers import DenyingAuthorizer, deny
 from ..support.jupyter import CANARY_TOKEN, Api, read_all
 from ..support.waiting import wait_for
 
 ACTIONS = ("read", "write", "execute")
-
-
-class DenyingAuthorizer(Authorizer):
-    """Deny the actions in ``denied``; remember every question asked."""
-
-    denied: ClassVar[set[str]] = set()
-    asked: ClassVar[list[tuple[str, str]]] = []
-
-    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
-        DenyingAuthorizer.asked.append((action, resource))
-        return action not in DenyingAuthorizer.denied
 
 
 @pytest.fixture
@@ -45,11 +34,6 @@ def jp_server_config(nebula_config: dict[str, Any], tmp_path: Path) -> dict[str,
         },
         "NebulaApp": {"data_dir": str(tmp_path / "nebula-data"), **nebula_config},
     }
-
-
-def deny(*actions: str) -> None:
-    DenyingAuthorizer.denied = set(actions)
-    DenyingAuthorizer.asked = []
 
 
 async def status_of(api: Api, method: str, *path: str, body: object = None) -> int:
