@@ -62,6 +62,14 @@ async def test_spawn_error_is_failed(api: Api) -> None:
     assert "no/such/binary-nebula" in done["error"]
 
 
+async def test_a_run_that_never_started_never_says_running(api: Api) -> None:
+    # The create answer already knows: the spawn is awaited for a run that gets a slot.
+    record = await api.create(["/no/such/binary-nebula"], cwd="")
+    assert (record["status"], record["started_at"]) == ("failed", None)
+    messages = await api.stream(record["id"])
+    assert [m["status"] for m in messages if m["type"] == "status"] == ["failed"]
+
+
 async def test_env_cwd_and_defaults(api: Api, jp_root_dir: Any) -> None:
     (jp_root_dir / "sub").mkdir()
     code = "import os; print(os.getcwd()); print(os.environ['FOO'], os.environ['PYTHONUNBUFFERED'])"
