@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -65,7 +66,10 @@ class RecordStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Commands, folders and errors are the user's business: owner-only, like the logs.
+        # SQLite gives its -wal and -shm files the database file's permissions.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 5000")
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -121,6 +125,13 @@ class RecordStore:
         )
         return cursor.rowcount > 0
 
+    def cancel_asked(self, run_id: str) -> bool:
+        """Say whether another server asked to cancel this run."""
+        row = self._db.execute(
+            "SELECT cancel_requested FROM runs WHERE id = ?", (run_id,)
+        ).fetchone()
+        return bool(row and row[0])
+
     def delete(self, run_id: str) -> None:
         """Forget a run."""
         self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -141,8 +152,12 @@ class RecordStore:
 
     def page(
         self, *, status: str | None, before: int | None, limit: int
-    ) -> list[tuple[int, StoredRun]]:
-        """Return up to ``limit`` ``(position, run)`` pairs, newest first, below ``before``."""
+    ) -> list[tuple[int, StoredRun | None]]:
+        """Return up to ``limit`` ``(position, run)`` pairs, newest first, below ``before``.
+
+        A damaged record comes back as ``(position, None)``: the caller skips it but still
+        knows how far the page reached.
+        """
         sql = "SELECT position, record, cancel_requested FROM runs WHERE position < ?"
         args: list[object] = [before if before is not None else 2**63 - 1]
         if status is not None:
@@ -150,7 +165,7 @@ class RecordStore:
             args.append(status)
         sql += " ORDER BY position DESC LIMIT ?"
         args.append(limit)
-        return [(row[0], run) for row in self._db.execute(sql, args) if (run := _load(row))]
+        return [(row[0], _load(row)) for row in self._db.execute(sql, args)]
 
     def active(self) -> Iterator[tuple[StoredRun, str | None]]:
         """Yield every run that is queued or running, with its owner, oldest first."""
@@ -220,5 +235,6 @@ def _load(row: tuple[int, str, int]) -> StoredRun | None:
         log.error("Skipping the damaged run record at row %d: %s", position, exc)
         return None
     # Another server may have asked for a cancel that the record's owner has not seen yet.
-    run.cancel_requested = run.cancel_requested or bool(cancel_requested)
+    if not run.status.terminal:
+        run.cancel_requested = run.cancel_requested or bool(cancel_requested)
     return run

@@ -79,6 +79,12 @@ class StorageFull(ApiError):
     status_code = 507
 
 
+class StorageUnavailable(ApiError):
+    """The data dir cannot be written for a reason other than a full disk (503)."""
+
+    status_code = 503
+
+
 class ShuttingDown(ApiError):
     """The server is stopping and takes no new runs (503)."""
 

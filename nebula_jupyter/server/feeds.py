@@ -59,6 +59,10 @@ class StoredFeeds:
             task.add_done_callback(lambda _: self._polls.pop(run.id, None))
         return feed
 
+    def adopt(self, run_id: str, feed: OutputFeed) -> None:
+        """Share the feed of a run that just ended here with later viewers, and deletes."""
+        self._feeds[run_id] = feed
+
     def deleted(self, run_id: str) -> None:
         """Tell the viewers of a run that it was deleted."""
         feed = self._feeds.pop(run_id, None)

@@ -24,6 +24,11 @@ from pathlib import Path
 
 from ..protocol import Stream
 
+
+class OutputGone(Exception):
+    """The run's output was deleted while it was being read."""
+
+
 INDEX_ENTRY = struct.Struct("<QIB3x")  # offset in the stream file, length, stream
 
 
@@ -136,7 +141,11 @@ class LogReader:
                     break
                 fd = files.get(stream)
                 if fd is None:
-                    fd = files[stream] = os.open(self._path(stream.label), os.O_RDONLY)
+                    try:
+                        fd = files[stream] = os.open(self._path(stream.label), os.O_RDONLY)
+                    except FileNotFoundError:
+                        return []  # deleted between the index read and now: nothing to give
+
                 chunks.append(Chunk(seq, stream, os.pread(fd, length, offset)))
                 total += length
         finally:
@@ -193,5 +202,7 @@ class LogReader:
         last = self.count()
         while start < last:
             chunks = self.read(start, last, block)
+            if not chunks:
+                raise OutputGone(self.run_id)
             start = chunks[-1].seq
             yield start, b"".join(chunk.data for chunk in chunks)

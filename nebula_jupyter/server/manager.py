@@ -15,6 +15,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import errno
 import logging
 import signal
 import sqlite3
@@ -30,10 +31,12 @@ from .errors import (
     RunNotFound,
     ShuttingDown,
     StorageFull,
+    StorageUnavailable,
     TooManyRuns,
 )
 from .fanout import OutputFeed, StreamQuery, Subscription
 from .feeds import StoredFeeds, with_stored_counts
+from .logs import OutputGone
 from .owners import OwnerLock
 from .pages import Page, PageCursor
 from .processes import signal_run
@@ -80,20 +83,26 @@ class RunManager:
 
     # -- start-up and housekeeping ---------------------------------------------------------
 
-    def recover(self) -> None:
-        """Fail the stored active runs whose server is provably gone (``server_lost``).
+    def recover(self, *, at_start: bool = True) -> None:
+        """End the stored active runs whose server is provably gone (``server_lost``).
 
-        Runs of a live server that shares the data dir are left alone (CONTRACT §1.2).
+        Runs of a live server that shares the data dir are left alone (CONTRACT §1.2). Runs
+        stored before servers had owners are taken for lost only ``at_start``: a periodic
+        pass cannot tell an older server that still runs from one that died.
         """
         gone: set[str] = set()
         for run, owner in self.storage.records.active():
-            if run.id in self._live or not self.owners.is_gone(owner):
+            if run.id in self._live or (owner is None and not at_start):
                 continue
-            # After a crash the pid may have been reused: trust only the run's marker.
-            signal_run(run.id, None, signal.SIGKILL)
+            if not self.owners.is_gone(owner):
+                continue
+            if run.pid is not None or run.status is RunStatus.RUNNING:
+                # After a crash the pid may have been reused: trust only the run's marker.
+                signal_run(run.id, None, signal.SIGKILL)
             with_stored_counts(run, self.storage.reader(run.id))
-            run.move_to(RunStatus.FAILED)
-            run.reason = EndReason.SERVER_LOST
+            # A cancel accepted (202) before the owner died still decides the status.
+            run.move_to(RunStatus.CANCELLED if run.cancel_requested else RunStatus.FAILED)
+            run.reason = EndReason.CANCELLED if run.cancel_requested else EndReason.SERVER_LOST
             run.error = "The server stopped while this run was active."
             with contextlib.suppress(sqlite3.Error):
                 self.storage.records.update(run)
@@ -135,10 +144,13 @@ class RunManager:
                     if live is not None and not live.record.cancel_requested:
                         self._cancel_live(live)
                 if tick % ticks_per_owner_check == 0:
-                    self.recover()
+                    self.recover(at_start=False)
+                self._unsaved = {run for run in self._unsaved if not run.save()}
             except sqlite3.Error:
                 log.debug("Housekeeping could not read the database", exc_info=True)
-            self._unsaved = {run for run in self._unsaved if not run.save()}
+            except Exception:
+                # One bad pass must not end housekeeping for the server's lifetime.
+                log.exception("Housekeeping failed; trying again")
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -175,8 +187,8 @@ class RunManager:
             raise InvalidRequest(f"Unknown 'status'; use one of {choices}.")
         position = self._pages.position(before)
         rows = self.storage.records.page(status=status, before=position, limit=limit)
-        runs = [self._current(run) for _, run in rows]
-        last = rows[-1][0] if len(rows) == limit else None
+        runs = [self._current(run) for _, run in rows if run is not None]
+        last = rows[-1][0] if len(rows) == limit else None  # damaged rows count: they were read
         return {"runs": runs, "next": self._pages.cursor(last) if last is not None else None}
 
     def _current(self, run: StoredRun) -> RunRecord:
@@ -259,11 +271,13 @@ class RunManager:
         try:
             self.storage.records.insert(record, self.owners.owner)
             writer = self.storage.writer(record.id)
-        except (OSError, sqlite3.OperationalError) as exc:
+        except (OSError, sqlite3.Error) as exc:
             log.error("Could not store a new run: %s", exc)
             with contextlib.suppress(OSError, sqlite3.Error):
                 self.storage.delete(record.id)
-            raise StorageFull(_FULL) from None
+            if _is_full(exc):
+                raise StorageFull(_FULL) from None
+            raise StorageUnavailable(_UNWRITABLE) from None
         return RunProcess(
             record,
             records=self.storage.records,
@@ -285,7 +299,11 @@ class RunManager:
             self._cancel_live(live)
             return live.record.to_record()
         run = self._stored(run_id)
-        if run.status.terminal or not self.storage.records.request_cancel(run_id):
+        try:
+            requested = not run.status.terminal and self.storage.records.request_cancel(run_id)
+        except sqlite3.Error:
+            raise StorageUnavailable(_UNWRITABLE) from None
+        if not requested:
             raise RunConflict(f"Run {run_id} has already {run.status}.", run.to_record())
         run.cancel_requested = True
         return run.to_record()
@@ -355,6 +373,9 @@ class RunManager:
                 )
         for task in list(self._tasks):
             task.cancel()
+        # A last try for records a full disk kept from being saved: else the next start
+        # would take those runs for lost.
+        self._unsaved = {run for run in self._unsaved if not run.save()}
         self._feeds.close()
         self.storage.close()
         self.owners.release()
@@ -390,6 +411,7 @@ class RunManager:
         # The slot is released whatever happened to storage (CONTRACT §1.2).
         self._running.discard(run.record.id)
         self._live.pop(run.record.id, None)
+        self._feeds.adopt(run.record.id, run.feed)  # its viewers must hear of a delete
         if run.unsaved:
             self._unsaved.add(run)
         if not self.shutting_down:
@@ -400,6 +422,13 @@ class RunManager:
 _TTY_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "TERM": "xterm-256color"}
 
 _FULL = "The server's data dir is full: free space (delete finished runs) and try again."
+_UNWRITABLE = "The server cannot write to its data dir right now; try again."
+
+
+def _is_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return "full" in str(exc)  # sqlite3: "database or disk is full" (SQLITE_FULL)
 
 
 async def _log_blocks(
@@ -411,6 +440,8 @@ async def _log_blocks(
         ended = feed.ended
         for position, block in feed.reader.iter_raw(stream, position):  # noqa: B007, B020
             yield block
-        if ended or not follow or feed.deleted:
+        if feed.deleted:
+            raise OutputGone(feed.reader.run_id)
+        if ended or not follow:
             return
         await changed.wait()

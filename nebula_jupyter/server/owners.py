@@ -32,7 +32,7 @@ class OwnerLock:
     def is_gone(self, owner: str | None) -> bool:
         """Say whether ``owner`` provably no longer runs (None: a record from before owners).
 
-        Raises nothing: a lock file that cannot be opened belongs to nobody alive.
+        Raises nothing; when it cannot tell, the owner is taken to be alive.
         """
         if owner is None:
             return True
@@ -42,6 +42,8 @@ class OwnerLock:
             fd = os.open(self._path(owner), os.O_RDWR)
         except FileNotFoundError:
             return True  # its owner stopped cleanly and removed it
+        except OSError:
+            return False  # cannot tell (e.g. out of descriptors): not *provably* gone
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -59,11 +59,22 @@ def signal_run(run_id: str, session_id: int | None, signum: signal.Signals) -> i
     With a ``session_id`` the run's process group is signalled first (atomic for the common
     case of a tree that stayed together), then every straggler found by :func:`run_pids`.
     """
+    return signal_group(session_id, signum) + signal_stragglers(run_id, session_id, signum)
+
+
+def signal_group(session_id: int | None, signum: signal.Signals) -> int:
+    """Signal the run's process group (its main pid's, which leads it); instant, no scan."""
+    if session_id is None:
+        return 0
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session_id, signum)
+        return 1
+    return 0
+
+
+def signal_stragglers(run_id: str, session_id: int | None, signum: signal.Signals) -> int:
+    """Signal the run's processes outside its group; scans ``/proc`` (run it off the loop)."""
     count = 0
-    if session_id is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(session_id, signum)
-            count += 1
     for pid in run_pids(run_id, session_id):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signum)

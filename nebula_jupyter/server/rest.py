@@ -14,6 +14,7 @@ from ..protocol import Stream
 from .auth import EXECUTE, READ, WRITE
 from .base import NebulaAPIHandler, requires
 from .errors import InvalidRequest
+from .logs import OutputGone
 from .pages import DEFAULT_LIMIT, MAX_LIMIT
 from .records import RunRequest
 
@@ -99,8 +100,17 @@ class LogsHandler(NebulaAPIHandler):
         await asyncio.wait([self._copy])
         if self._copy.cancelled():
             return  # the client went away
-        with contextlib.suppress(StreamClosedError):
+        try:
             self._copy.result()
+        except StreamClosedError:
+            return
+        except OutputGone:
+            # Deleted mid-download: end the connection without the last chunk, so the client
+            # sees an incomplete response instead of a short log that looks whole.
+            self.request.connection.close()  # type: ignore[union-attr]
+            self._finished = True
+            return
+        with contextlib.suppress(StreamClosedError):
             self.finish()
 
     async def _send_all(self, blocks: AsyncIterator[bytes], follow: bool) -> None:

@@ -22,9 +22,9 @@ from .database import RecordStore
 from .errors import InputRefused, NotATty, RunConflict
 from .fanout import OutputFeed
 from .logs import Chunk, LogWriter
-from .processes import signal_run
+from .processes import signal_group, signal_stragglers
 from .records import StoredRun
-from .terminal import InputFull, Terminal
+from .terminal import DEFAULT_COLS, DEFAULT_ROWS, InputFull, Terminal
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,8 @@ class RunProcess:
         self._timers: list[asyncio.TimerHandle] = []
         self._starting = False
         self._terminal: Terminal | None = None
+        self._size = (DEFAULT_COLS, DEFAULT_ROWS)
+        self._scans: set[asyncio.Future[int]] = set()
         self.unsaved = False
         self.ended = asyncio.Event()
         if record.status.terminal:
@@ -126,8 +128,10 @@ class RunProcess:
         if self.record.status.terminal:
             return
         self._starting = True
-        terminal = Terminal() if spec.tty else None
+        terminal: Terminal | None = None
         try:
+            if spec.tty:
+                terminal = Terminal(*self._size)
             await self._spawn(spec, terminal)
             if terminal is not None:
                 self._terminal = terminal
@@ -135,7 +139,7 @@ class RunProcess:
                     lambda data: self._on_output(Stream.STDOUT, data),
                     lambda: self._on_pipe_closed(Stream.STDOUT),
                 )
-        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+        except Exception as exc:
             if terminal is not None:
                 terminal.close()
             self._end_spawn_error(exc)
@@ -170,7 +174,10 @@ class RunProcess:
             raise InputRefused(str(exc)) from None
 
     def resize(self, cols: int, rows: int) -> None:
-        """Resize a terminal-mode run's terminal (the latest size wins)."""
+        """Resize a terminal-mode run's terminal (the latest size wins, also before the start)."""
+        if self.record.tty and not self.record.status.terminal and self._terminal is None:
+            self._size = (cols, rows)  # the terminal opens at this size
+            return
         self._live_terminal().resize(cols, rows)
 
     def _live_terminal(self) -> Terminal:
@@ -273,6 +280,8 @@ class RunProcess:
             self.record.signal = _signal_name(-returncode)
         else:
             self.record.exit_code = returncode
+        if not self.record.cancel_requested and self._cancel_asked_elsewhere():
+            self.record.cancel_requested = True
         if self.record.cancel_requested:
             self._end(RunStatus.CANCELLED, self._cancel_reason)
         elif returncode == 0:
@@ -281,6 +290,14 @@ class RunProcess:
             self._end(RunStatus.FAILED, EndReason.SIGNALLED)
         else:
             self._end(RunStatus.FAILED, EndReason.EXITED)
+
+    def _cancel_asked_elsewhere(self) -> bool:
+        # Another server sharing the data dir may have accepted a cancel (202) that this one
+        # has not picked up yet: that cancel decides the status (CONTRACT §1 "cancelled").
+        try:
+            return self._records.cancel_asked(self.record.id)
+        except sqlite3.Error:
+            return False
 
     def _end_spawn_error(self, exc: BaseException) -> None:
         message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -324,9 +341,17 @@ class RunProcess:
         self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, signum: signal.Signals) -> None:
-        # The group, and the descendants that left it (by session or by marker).
-        if self.record.pid is not None:
-            signal_run(self.record.id, self.record.pid, signum)
+        # The group at once; the descendants that left it (by session or by marker) from a
+        # thread, since finding them reads /proc, which takes milliseconds per hundred
+        # processes on a busy machine.
+        if self.record.pid is None:
+            return
+        signal_group(self.record.pid, signum)
+        scan = asyncio.get_running_loop().run_in_executor(
+            None, signal_stragglers, self.record.id, self.record.pid, signum
+        )
+        self._scans.add(scan)
+        scan.add_done_callback(self._scans.discard)
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self._timers.append(asyncio.get_running_loop().call_later(delay, callback))

@@ -205,8 +205,8 @@ class RunStreamHandler(NebulaAuthMixin, WebSocketMixin, WebSocketHandler, Jupyte
             return
         try:
             self.manager.cancel(self._run_id)
-        except RunConflict as exc:
-            self._send_error("conflict", exc.message)
+        except ApiError as exc:
+            self._send_error(_ERROR_CODES.get(type(exc), "conflict"), exc.message)
 
     async def _terminal(self, message: protocol.StdinMessage | protocol.ResizeMessage) -> None:
         # Typing into a program, or changing its terminal, is running code: 'execute'.

@@ -83,3 +83,19 @@ async def test_a_cursor_from_a_page_keeps_working_after_its_run_is_deleted(api: 
     await api.request("DELETE", "runs", ids[2])
     rest = await page(api, before=first["next"])
     assert [run["id"] for run in rest["runs"]] == [ids[1], ids[0]]
+
+
+async def test_a_damaged_record_does_not_end_the_list(api: Api, manager: object) -> None:
+    ids = [(await api.create(["true"]))["id"] for _ in range(6)]
+    for run_id in ids:
+        await api.wait_done(run_id)
+    db = manager.storage.records._db  # type: ignore[attr-defined]
+    db.execute("UPDATE runs SET record = '{broken' WHERE id = ?", (ids[4],))
+    seen: list[str] = []
+    cursor = None
+    while True:
+        body = await page(api, limit="3", **({"before": cursor} if cursor else {}))
+        seen += [run["id"] for run in body["runs"]]
+        if (cursor := body["next"]) is None:
+            break
+    assert seen == [ids[5], ids[3], ids[2], ids[1], ids[0]]

@@ -97,3 +97,12 @@ def test_records_round_trip_in_insertion_order(tmp_path: Path) -> None:
     assert newest_first == [second, first]
     again.delete("a1")
     assert [run.id for _, run in again.records.page(status=None, before=None, limit=10)] == ["b2"]
+
+
+def test_the_data_dir_and_database_are_private(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "data")
+    storage.records.insert(StoredRun(id="a1", command=["true"]), "owner")
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    for name in ("runs.sqlite3", "runs.sqlite3-wal"):
+        assert (tmp_path / "data" / name).stat().st_mode & 0o077 == 0, name
+    storage.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
@@ -213,3 +214,30 @@ async def test_tty_must_be_a_boolean_and_executors_are_checked(api: Api) -> None
         assert info.value.code == 400, body
     record = await api.create(["true"], executor="local", resources={})
     assert record["executor"] == "local" and record["tty"] is False
+
+
+async def test_a_terminal_that_cannot_open_ends_the_run_and_frees_its_slot(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nebula_jupyter.server import terminal
+
+    def no_pty() -> tuple[int, int]:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(terminal.pty, "openpty", no_pty)
+    record = await api.create("echo hi", tty=True)
+    assert (record["status"], record["reason"]) == ("failed", "spawn_error")
+    assert "Too many open files" in record["error"]
+    monkeypatch.undo()
+    assert (await api.wait_done((await api.create(["true"]))["id"]))["status"] == "succeeded"
+
+
+async def test_a_size_sent_while_queued_is_the_starting_size(api: Api, manager: Any) -> None:
+    manager.config = dataclasses.replace(manager.config, max_concurrent_runs=1)
+    blocker = await api.create("read x", tty=True)
+    queued = await api.create("stty size", tty=True)
+    assert queued["status"] == "queued"
+    manager.resize(queued["id"], 123, 45)
+    manager.send_input(blocker["id"], "\r")
+    await api.wait_done(queued["id"])
+    assert await api.logs(queued["id"], stream="stdout") == b"45 123\n"
