@@ -1,1 +1,0 @@
-"use strict";(self.rspackChunknebula_jupyter=self.rspackChunknebula_jupyter||[]).push([[590],{509(e,l,a){a.r(l),a.d(l,{},{default:{id:"nebula-jupyter:plugin",autoStart:!0,activate:e=>{e.commands.addCommand("nebula:hello",{label:"Nebula hello",execute:()=>console.log("hello")})}}})}}]);
