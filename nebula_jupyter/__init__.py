@@ -43,3 +43,8 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .server.app import NebulaApp
 
     return [{"module": "nebula_jupyter", "app": NebulaApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Tell JupyterLab where the prebuilt extension lives (``jupyter labextension develop``)."""
+    return [{"src": "labextension", "dest": "nebula-jupyter"}]

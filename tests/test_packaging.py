@@ -1,4 +1,4 @@
-"""The wheel and the sdist carry the built widget and the auto-enable config."""
+"""The wheel and the sdist carry the built widget, the Lab extension and the auto-enable config."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def test_wheel_and_sdist_contain_the_built_widget(tmp_path: Path) -> None:
         "nebula_jupyter-0.1.0.data/data/etc/jupyter/jupyter_server_config.d/nebula_jupyter.json"
     )
     assert config in names
+    lab = "nebula_jupyter-0.1.0.data/data/share/jupyter/labextensions/nebula-jupyter/"
+    assert {lab + "package.json", lab + "install.json"} <= names
+    assert any(name.startswith(lab + "static/remoteEntry.") for name in names)
     sdist = next(tmp_path.glob("*.tar.gz"))
     with tarfile.open(sdist) as archive:
         members = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}

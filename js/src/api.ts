@@ -1,9 +1,9 @@
-// Stateless URLs and REST calls for one run (CONTRACT.md §2). Paths are always built on the
+// Stateless URLs and REST calls (CONTRACT.md §2): one run's, and the runs collection's. Paths are always built on the
 // server's base_url, which may be "/user/x/" or "/a%40b/": nothing here assumes "/".
 
 import type { ServerConfig } from "./config";
 import { httpStatusText, RUN_ALREADY_ENDED, SERVER_UNREACHABLE } from "./messages";
-import { parseRunRecord, type RunRecord } from "./protocol";
+import { parseRunRecord, type RunRecord, type RunStatus } from "./protocol";
 
 export interface HttpDeps {
   fetch: typeof fetch;
@@ -157,4 +157,130 @@ export async function fetchLogs(
   });
   if (!response.ok) throw new Error(await errorMessage(response));
   return response.blob();
+}
+
+// -- the runs collection (the JupyterLab panel and commands) ------------------------------------
+
+export interface RunPage {
+  runs: RunRecord[];
+  /** Cursor for the next (older) page; null when this page is the last. */
+  next: string | null;
+}
+
+export interface ListQuery {
+  status?: RunStatus | undefined;
+  limit?: number | undefined;
+  before?: string | null | undefined;
+}
+
+export function runsUrl(server: ServerConfig, query: ListQuery = {}): string {
+  const url = new URL(`${server.baseUrl}api/nebula/runs`);
+  if (query.status !== undefined) url.searchParams.set("status", query.status);
+  if (query.limit !== undefined) url.searchParams.set("limit", String(query.limit));
+  if (query.before !== undefined && query.before !== null) {
+    url.searchParams.set("before", query.before);
+  }
+  return url.href;
+}
+
+/** A REST call that did not answer with what was asked for; `status` 0 means no answer. */
+export class RestError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function send(
+  server: ServerConfig,
+  url: string,
+  deps: HttpDeps,
+  init: RequestInit = {},
+): Promise<Response> {
+  let response: Response;
+  try {
+    response = await deps.fetch(url, {
+      ...init,
+      headers: { ...authHeaders(server, deps), ...(init.headers as Record<string, string>) },
+      credentials: "same-origin",
+    });
+  } catch {
+    throw new RestError(0, SERVER_UNREACHABLE);
+  }
+  if (!response.ok) throw new RestError(response.status, await errorMessage(response));
+  return response;
+}
+
+export function parseRunPage(body: unknown): RunPage {
+  const page = body as { runs?: unknown; next?: unknown } | null;
+  if (page === null || typeof page !== "object" || !Array.isArray(page.runs)) {
+    throw new RestError(200, 'The runs list has no "runs" array.');
+  }
+  return {
+    runs: page.runs.map(parseRunRecord),
+    next: typeof page.next === "string" ? page.next : null,
+  };
+}
+
+/** GET api/nebula/runs: one page, newest first. */
+export async function listRuns(
+  server: ServerConfig,
+  query: ListQuery,
+  deps: HttpDeps,
+): Promise<RunPage> {
+  const response = await send(server, runsUrl(server, query), deps);
+  return parseRunPage(await response.json());
+}
+
+/** GET api/nebula/runs/{id}; null when the run no longer exists. */
+export async function getRun(
+  server: ServerConfig,
+  runId: string,
+  deps: HttpDeps,
+): Promise<RunRecord | null> {
+  try {
+    const response = await send(server, runUrl(server, runId), deps);
+    return parseRunRecord(await response.json());
+  } catch (err) {
+    if (err instanceof RestError && err.status === 404) return null;
+    throw err;
+  }
+}
+
+/** The body of POST api/nebula/runs (CONTRACT §2); absent fields take the server's defaults. */
+export interface CreateRunBody {
+  command: string[] | string;
+  cwd?: string;
+  name?: string;
+  tty?: boolean;
+}
+
+/** POST api/nebula/runs: the new run's record (201). */
+export async function createRun(
+  server: ServerConfig,
+  body: CreateRunBody,
+  deps: HttpDeps,
+): Promise<RunRecord> {
+  const response = await send(server, runsUrl(server), deps, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return parseRunRecord(await response.json());
+}
+
+/** DELETE api/nebula/runs/{id}: record and logs gone (204); a run already gone counts as done. */
+export async function deleteRun(
+  server: ServerConfig,
+  runId: string,
+  deps: HttpDeps,
+): Promise<void> {
+  try {
+    await send(server, runUrl(server, runId), deps, { method: "DELETE" });
+  } catch (err) {
+    if (err instanceof RestError && err.status === 404) return;
+    throw err;
+  }
 }

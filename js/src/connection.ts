@@ -22,8 +22,10 @@ import {
   isTerminalStatus,
   type OutputMessage,
   parseServerMessage,
+  resizeFrame,
   type ServerMessage,
   type StatusMessage,
+  stdinFrames,
   type TruncatedMessage,
 } from "./protocol";
 import { realTimers, type Timers, timeout } from "./timers";
@@ -125,11 +127,19 @@ export class RunConnection implements Disposable {
 
   /** Sends a cancel on the open socket; false if there is none (the caller falls back to REST). */
   sendCancel(): boolean {
-    const attempt = this.attempt.value;
-    if (attempt === undefined || !attempt.opened || attempt.socket.readyState !== OPEN)
-      return false;
-    attempt.socket.send(cancelFrame());
-    return true;
+    return this.send([cancelFrame()]);
+  }
+
+  /** Keystrokes for a tty run, split into frames the server accepts. Input typed while no socket
+   * is open is dropped, as a terminal with no line drops it: resending it later could reach a
+   * program in another state. */
+  sendStdin(data: string): boolean {
+    return this.send(stdinFrames(data));
+  }
+
+  /** The viewer's terminal size, for a tty run. */
+  sendResize(cols: number, rows: number): boolean {
+    return this.send([resizeFrame(cols, rows)]);
   }
 
   /** Everything up to `seq` has been written to the terminal. */
@@ -139,6 +149,14 @@ export class RunConnection implements Disposable {
     if (seq <= Math.max(attempt.after, attempt.acked)) return;
     attempt.acked = seq;
     attempt.socket.send(ackFrame(seq));
+  }
+
+  private send(frames: string[]): boolean {
+    const attempt = this.attempt.value;
+    if (attempt === undefined || !attempt.opened || attempt.socket.readyState !== OPEN)
+      return false;
+    for (const frame of frames) attempt.socket.send(frame);
+    return true;
   }
 
   /** Closes the socket with 1000 and cancels any pending reconnect; reports nothing more. */

@@ -41,6 +41,14 @@ export interface RunRecord {
   stdout_bytes: number;
   stderr_bytes: number;
   last_seq: number;
+  /** Terminal mode (CONTRACT §1.1): the run reads keystrokes and has a size. */
+  tty: boolean;
+  /** "local" or the executor's name (CONTRACT §7). */
+  executor: string;
+  /** The machine the process runs on; null while queued. */
+  host: string | null;
+  /** Bytes the run wrote that could not be stored (0 normally). */
+  unstored_bytes: number;
 }
 
 export type OutputStream = "stdout" | "stderr";
@@ -127,6 +135,16 @@ export function parseRunRecord(value: unknown): RunRecord {
     stdout_bytes: optional(value, "stdout_bytes", isNonNegativeInt, "a non-negative integer", 0),
     stderr_bytes: optional(value, "stderr_bytes", isNonNegativeInt, "a non-negative integer", 0),
     last_seq: optional(value, "last_seq", isNonNegativeInt, "a non-negative integer", 0),
+    tty: optional(value, "tty", isBool, "a boolean", false),
+    executor: optional(value, "executor", isString, "a string", "local"),
+    host: str("host"),
+    unstored_bytes: optional(
+      value,
+      "unstored_bytes",
+      isNonNegativeInt,
+      "a non-negative integer",
+      0,
+    ),
   };
 }
 
@@ -189,4 +207,59 @@ export function cancelFrame(): string {
 
 export function ackFrame(seq: number): string {
   return JSON.stringify({ type: "ack", seq });
+}
+
+/** The most text one `stdin` message may carry (protocol.py MAX_STDIN_CHARS); bigger pastes
+ * are split by `stdinFrames`. */
+export const MAX_STDIN_CHARS = 16 * 1024;
+/** The largest `cols` or `rows` of a `resize` (protocol.py MAX_TERMINAL_SIZE). */
+export const MAX_TERMINAL_SIZE = 1000;
+/** Frames over 64 KiB close the socket (1009). JSON escapes can make a 16 Ki-character piece
+ * six times longer (a control character becomes `\u001b`), so pieces are also cut by their
+ * encoded size, with room to spare for the envelope. */
+const MAX_STDIN_FRAME_BYTES = 48 * 1024;
+
+/** UTF-8 bytes a code point takes inside a JSON string (escapes included). */
+function encodedBytes(codePoint: number): number {
+  if (codePoint === 0x22 || codePoint === 0x5c) return 2; // \" and \\
+  if (codePoint < 0x20) return [0x08, 0x09, 0x0a, 0x0c, 0x0d].includes(codePoint) ? 2 : 6;
+  if (codePoint < 0x80) return 1;
+  if (codePoint < 0x800) return 2;
+  return codePoint < 0x10000 ? 3 : 4;
+}
+
+/**
+ * Keystrokes or a paste as `stdin` frames, in order: each piece at most MAX_STDIN_CHARS long
+ * (counted in UTF-16 units, which never undercounts the server's code points) and never
+ * splitting a character. Empty input gives no frame.
+ */
+export function stdinFrames(data: string): string[] {
+  const frames: string[] = [];
+  let start = 0;
+  let units = 0;
+  let bytes = 0;
+  let index = 0;
+  while (index < data.length) {
+    const codePoint = data.codePointAt(index) ?? 0;
+    const width = codePoint > 0xffff ? 2 : 1;
+    const size = encodedBytes(codePoint);
+    if (units + width > MAX_STDIN_CHARS || bytes + size > MAX_STDIN_FRAME_BYTES) {
+      frames.push(JSON.stringify({ type: "stdin", data: data.slice(start, index) }));
+      start = index;
+      units = 0;
+      bytes = 0;
+    }
+    units += width;
+    bytes += size;
+    index += width;
+  }
+  if (index > start) frames.push(JSON.stringify({ type: "stdin", data: data.slice(start) }));
+  return frames;
+}
+
+/** The viewer's terminal size for a tty run; each clamped to 1..MAX_TERMINAL_SIZE. */
+export function resizeFrame(cols: number, rows: number): string {
+  const clamp = (n: number) =>
+    Math.min(MAX_TERMINAL_SIZE, Math.max(1, Math.floor(Number.isFinite(n) ? n : 1)));
+  return JSON.stringify({ type: "resize", cols: clamp(cols), rows: clamp(rows) });
 }

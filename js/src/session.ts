@@ -1,18 +1,13 @@
 // One run attached to one view: discovers the server, opens the stream, feeds the terminal and
-// keeps the header in step. The widget makes a new session whenever run_id changes.
+// keeps the header in step; for a run in terminal mode, also carries keystrokes and the
+// terminal's size back. The widget makes a new session whenever run_id changes; a JupyterLab
+// run tab holds one for its life.
 
-import {
-  browserHttpDeps,
-  cancelRun,
-  fetchLogs,
-  type HttpDeps,
-  logsUrl,
-  lookupRun,
-  streamUrl,
-} from "./api";
+import { browserHttpDeps, cancelRun, type HttpDeps, logsUrl, lookupRun, streamUrl } from "./api";
 import { discoverServer, foreignOrigin, type PageLike, type ServerConfig } from "./config";
 import { RunConnection, type WebSocketLike } from "./connection";
 import { type Disposable, DisposableStore, MutableDisposable, toDisposable } from "./disposables";
+import { downloadLog } from "./download";
 import {
   cancelFailedText,
   downloadFailedText,
@@ -31,6 +26,7 @@ import {
 } from "./output";
 import { isTerminalStatus, type RunRecord, type StatusMessage } from "./protocol";
 import type { ShownStatus } from "./status";
+import type { TerminalIO } from "./terminal";
 import { realTimers, type Timers, timeout } from "./timers";
 import { RunView } from "./view";
 
@@ -48,6 +44,8 @@ export interface SessionOptions {
   heightPx: number;
   fontSizePx: number;
   showCancel: boolean;
+  /** Hears every record the stream (or a REST cancel) brings, once the view shows it. */
+  onRun?: ((run: RunRecord) => void) | undefined;
 }
 
 export interface TerminalLike extends TerminalSink, Disposable {
@@ -55,6 +53,11 @@ export interface TerminalLike extends TerminalSink, Disposable {
   setMaxHeight(px: number): void;
   /** Calls `done` once what was written so far is on screen and the size is final for it. */
   whenSettled(done: () => void): void;
+  readonly cols: number;
+  readonly rows: number;
+  /** Terminal mode on (keystrokes to `io.onInput`, sizes to `io.onSize`) or off (null). */
+  setInteractive(io: TerminalIO | null): void;
+  focus(): void;
 }
 
 export interface SessionDeps {
@@ -87,6 +90,9 @@ export class RunSession implements Disposable {
   /** Held from a click until the server confirms or refuses the cancel, or patience runs out. */
   private readonly cancelPending = new MutableDisposable();
   private bytesWritten = 0;
+  private connection: RunConnection | null = null;
+  /** The terminal takes keystrokes: the run is in terminal mode and has not ended. */
+  private interactive = false;
 
   constructor(
     parent: HTMLElement,
@@ -127,6 +133,22 @@ export class RunSession implements Disposable {
 
   setFontSize(px: number): void {
     this.terminal?.setFontSize(px);
+  }
+
+  /** The newest record the view has shown, or null before the first status. */
+  get record(): RunRecord | null {
+    return this.run;
+  }
+
+  get root(): HTMLElement {
+    return this.view.root;
+  }
+
+  /** Focuses the terminal of a run that takes keystrokes; false if there is none to type into. */
+  focus(): boolean {
+    if (!this.interactive || this.terminal === null) return false;
+    this.terminal.focus();
+    return true;
   }
 
   dispose(): void {
@@ -209,6 +231,7 @@ export class RunSession implements Disposable {
       }),
     );
     const stream = connection;
+    this.connection = stream;
     this.store.listen(this.view.cancelButton, "click", () => this.cancel(server, stream));
     this.store.listen(this.view.downloadLink, "click", (event) => {
       event.preventDefault();
@@ -227,7 +250,34 @@ export class RunSession implements Disposable {
     if (isTerminalStatus(message.status) && message.run.error) {
       this.view.showMessage(message.run.error);
     }
+    this.updateTerminalMode(message);
     this.render();
+    this.options.onRun?.(message.run);
+  }
+
+  /**
+   * Terminal mode (CONTRACT §1.1) is the record's `tty`: only such a run gets keystrokes and
+   * sizes, and only until it ends. The size goes out with every status of a live run: the first
+   * one on each socket is how the server learns the size of a view that (re)attached, and the
+   * terminal reports each later fit itself.
+   */
+  private updateTerminalMode(message: StatusMessage): void {
+    const terminal = this.terminal;
+    const connection = this.connection;
+    if (terminal === null || connection === null) return;
+    const live = message.run.tty && !isTerminalStatus(message.status);
+    if (live && !this.interactive) {
+      this.interactive = true;
+      const io: TerminalIO = {
+        onInput: (data) => connection.sendStdin(data),
+        onSize: (cols, rows) => connection.sendResize(cols, rows),
+      };
+      terminal.setInteractive(io);
+    } else if (!live && this.interactive) {
+      this.interactive = false;
+      terminal.setInteractive(null);
+    }
+    if (live) connection.sendResize(terminal.cols, terminal.rows);
   }
 
   private render(): void {
@@ -247,6 +297,7 @@ export class RunSession implements Disposable {
       if (this.store.isDisposed) return;
       if (result.ok) {
         this.cancelRequested = result.run.cancel_requested;
+        this.options.onRun?.(result.run);
       } else if (result.status !== 409) {
         this.view.showMessage(cancelFailedText(result.message));
       }
@@ -266,16 +317,9 @@ export class RunSession implements Disposable {
 
   private async download(server: ServerConfig): Promise<void> {
     try {
-      const blob = await fetchLogs(server, this.options.runId, this.deps.http);
-      if (this.store.isDisposed) return;
-      const href = URL.createObjectURL(blob);
-      const link = document.createElement("a");
-      link.href = href;
-      link.download = `${this.options.runId}.log`;
-      link.click();
-      // The click starts the download synchronously enough; revoke once the event loop moves on.
-      setTimeout(() => URL.revokeObjectURL(href), 1_000);
+      await downloadLog(server, this.options.runId, this.deps.http);
     } catch (err) {
+      if (this.store.isDisposed) return;
       this.view.showMessage(downloadFailedText(err instanceof Error ? err.message : String(err)));
     }
   }

@@ -1,21 +1,23 @@
-// The xterm.js view of a run: output only (stdin disabled), fitted to its container's width,
-// as tall as its output up to the height_px trait (sizing.ts), themed from JupyterLab. xterm
-// itself keeps following new output unless the user has scrolled up; the only scrolling done
-// here is to open a view at its end, and never once the user has moved it.
+// The xterm.js view of a run, fitted to its container's width, themed from JupyterLab. Two
+// layouts: in a notebook it is as tall as its output up to the height_px trait (sizing.ts); in a
+// JupyterLab tab it fills the tab. Output only (stdin disabled) unless the run is in terminal
+// mode, when it takes keystrokes and reports its size (`setInteractive`). xterm itself keeps
+// following new output unless the user has scrolled up; the only scrolling done here is to open
+// a view at its end, and never once the user has moved it.
 
 import { FitAddon } from "@xterm/addon-fit";
 import { WebLinksAddon } from "@xterm/addon-web-links";
 import type { Terminal } from "@xterm/xterm";
-import { type Disposable, DisposableStore, toDisposable } from "./disposables";
+import { type Disposable, DisposableStore, MutableDisposable, toDisposable } from "./disposables";
 import { openHttpLink } from "./links";
 import type { TerminalSink } from "./output";
 import { contentRows, MIN_TERMINAL_PX, terminalHeightPx } from "./sizing";
 import { fontFamily, jupyterTheme } from "./theme";
 import { PageTerminal } from "./xterm";
 
-// Lines kept above the screen. Each costs ~12 bytes per column, and a notebook may show many
-// runs; the full log is always one click away (the logs endpoint keeps every byte).
-const SCROLLBACK_LINES = 10_000;
+// Lines kept above the screen by default. Each costs ~12 bytes per column, and a notebook may
+// show many runs; the full log is always one click away (the logs endpoint keeps every byte).
+export const SCROLLBACK_LINES = 10_000;
 
 /** Layout frames a settle may take before it is called done anyway (a height that keeps
  * changing, e.g. a container whose width oscillates, must not hold a run's end back). */
@@ -37,6 +39,20 @@ function verticalPaddingPx(element: HTMLElement | undefined): number {
   return (parseInt(style.paddingTop, 10) || 0) + (parseInt(style.paddingBottom, 10) || 0);
 }
 
+export interface TerminalLayout {
+  /** "grow" (a notebook output: as tall as the output, up to the maximum height) or "fill" (a
+   * tab: the container's own height, set by its stylesheet). */
+  layout?: "grow" | "fill";
+  scrollback?: number;
+}
+
+/** What a terminal-mode run does with the terminal: keystrokes in, and the size it should
+ * draw for after every fit. */
+export interface TerminalIO {
+  onInput(data: string): void;
+  onSize(cols: number, rows: number): void;
+}
+
 export class RunTerminal implements TerminalSink, Disposable {
   private readonly store = new DisposableStore();
   private readonly term: Terminal;
@@ -51,23 +67,32 @@ export class RunTerminal implements TerminalSink, Disposable {
   private settleFrames = 0;
   /** The user scrolled, dragged or clicked in the terminal: its scroll position is theirs. */
   private userMoved = false;
+  private readonly fill: boolean;
+  /** Terminal mode: takes keystrokes, and has a fixed size (programs draw for their size). */
+  private interactive = false;
+  private readonly io = new MutableDisposable<DisposableStore>();
 
   constructor(
     private readonly container: HTMLElement,
     fontSize: number,
     maxHeightPx: number,
+    options: TerminalLayout = {},
   ) {
     this.maxHeightPx = maxHeightPx;
+    this.fill = options.layout === "fill";
     // Start small and grow with the output: a short run leaves no big blank area.
-    container.style.height = `${this.heightPx}px`;
+    if (!this.fill) container.style.height = `${this.heightPx}px`;
     this.markFill();
+    this.store.add(this.io);
     this.term = this.store.add(
       new PageTerminal({
-        convertEol: true, // pipes send bare "\n": start each line at column 0
+        // Pipes, and terminal mode too (the server turns the pty's output processing off, so
+        // the stored bytes are what the program wrote), send bare "\n": start lines at column 0.
+        convertEol: true,
         disableStdin: true,
         cursorBlink: false,
         cursorInactiveStyle: "none",
-        scrollback: SCROLLBACK_LINES,
+        scrollback: options.scrollback ?? SCROLLBACK_LINES,
         fontSize,
         fontFamily: fontFamily(container),
         theme: jupyterTheme(container),
@@ -122,8 +147,46 @@ export class RunTerminal implements TerminalSink, Disposable {
   /** The height_px trait: the most the terminal grows to (a lower value shrinks it now). */
   setMaxHeight(px: number): void {
     this.maxHeightPx = px;
+    if (this.interactive && !this.fill) this.useFullHeight();
     this.markFill();
     this.scheduleLayout({ grow: true, force: true });
+  }
+
+  setScrollback(lines: number): void {
+    this.term.options.scrollback = lines;
+  }
+
+  get cols(): number {
+    return this.term.cols;
+  }
+
+  get rows(): number {
+    return this.term.rows;
+  }
+
+  /**
+   * Terminal mode on (`io`) or off (null). On: keystrokes go to `io.onInput` (Ctrl-C included,
+   * as "\x03": it is the program's to handle, Cancel stops a run), a cursor shows, and the
+   * terminal takes its full height at once, since a program draws for the size it is told
+   * (`io.onSize`, after every fit) rather than for its output so far.
+   */
+  setInteractive(io: TerminalIO | null): void {
+    this.io.clear();
+    this.interactive = io !== null;
+    this.term.options.disableStdin = io === null;
+    this.term.options.cursorBlink = io !== null;
+    this.term.options.cursorInactiveStyle = io === null ? "none" : "outline";
+    if (io === null) return;
+    const listeners = new DisposableStore();
+    listeners.add(this.term.onData((data) => io.onInput(data)));
+    listeners.add(this.term.onResize(({ cols, rows }) => io.onSize(cols, rows)));
+    this.io.value = listeners;
+    if (!this.fill) this.useFullHeight();
+    this.scheduleLayout({ fit: true });
+  }
+
+  focus(): void {
+    this.term.focus();
   }
 
   dispose(): void {
@@ -131,7 +194,14 @@ export class RunTerminal implements TerminalSink, Disposable {
   }
 
   private get atFullHeight(): boolean {
-    return this.heightPx >= Math.max(MIN_TERMINAL_PX, this.maxHeightPx);
+    return this.fill || this.heightPx >= Math.max(MIN_TERMINAL_PX, this.maxHeightPx);
+  }
+
+  private useFullHeight(): void {
+    this.heightPx = Math.max(MIN_TERMINAL_PX, this.maxHeightPx);
+    this.container.style.height = `${this.heightPx}px`;
+    this.markFill();
+    this.fitNeeded = true;
   }
 
   /** `data-fill="content"` while the terminal is below height_px: then everything is on screen
@@ -187,6 +257,7 @@ export class RunTerminal implements TerminalSink, Disposable {
   /** Sets the container's height for the output so far; the fit then adds the rows, and xterm
    * brings the lines that had scrolled off the top back into view. */
   private grow(): void {
+    if (this.fill || this.interactive) return;
     const cell = cellHeightPx(this.term);
     const height =
       cell === null
@@ -208,10 +279,11 @@ export class RunTerminal implements TerminalSink, Disposable {
   /** Anything that moves the scroll position by hand (wheel, scrollbar, selection, keys). In
    * the capture phase: xterm's scrollable element stops the wheel events it uses. */
   private watchUser(): void {
-    const moved = () => {
-      this.userMoved = true;
-    };
     for (const type of ["wheel", "pointerdown", "keydown", "touchstart"] as const) {
+      const moved = () => {
+        // Typing into a terminal-mode run is not moving its view (xterm scrolls to the input).
+        if (!(type === "keydown" && this.interactive)) this.userMoved = true;
+      };
       this.store.listen(this.container, type, moved, { capture: true, passive: true });
     }
   }

@@ -3,6 +3,7 @@
 import type { WebSocketLike } from "../src/connection";
 import type { FrameScheduler, TerminalSink } from "../src/output";
 import type { TerminalLike } from "../src/session";
+import type { TerminalIO } from "../src/terminal";
 import type { Timers } from "../src/timers";
 
 export class FakeSocket implements WebSocketLike {
@@ -157,7 +158,27 @@ export class FakeTerminal extends RecordingTerminal implements TerminalLike {
   fontSizePx = 0;
   maxHeightPx = 0;
   disposed = false;
+  cols = 80;
+  rows = 24;
+  focused = 0;
+  /** Terminal mode as the session set it: null while off. */
+  io: TerminalIO | null = null;
   private settleCallbacks: Array<() => void> = [];
+
+  setInteractive(io: TerminalIO | null): void {
+    this.io = io;
+  }
+
+  focus(): void {
+    this.focused += 1;
+  }
+
+  /** A fit changed the size: what xterm's onResize reports in terminal mode. */
+  resize(cols: number, rows: number): void {
+    this.cols = cols;
+    this.rows = rows;
+    this.io?.onSize(cols, rows);
+  }
 
   setFontSize(px: number): void {
     this.fontSizePx = px;

@@ -3,7 +3,13 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ackFrame, cancelFrame, parseServerMessage } from "../src/protocol";
+import {
+  ackFrame,
+  cancelFrame,
+  parseServerMessage,
+  resizeFrame,
+  stdinFrames,
+} from "../src/protocol";
 
 interface Example {
   name: string;
@@ -57,7 +63,35 @@ describe("golden client frames", () => {
   it.each([
     ["cancelFrame()", cancelFrame()],
     ["ackFrame(7)", ackFrame(7)],
+    ['stdinFrames("yes\\r")', ...stdinFrames("yes\r")],
+    ['stdinFrames("\\x03") (Ctrl-C)', ...stdinFrames("\x03")],
+    ["resizeFrame(120, 40)", resizeFrame(120, 40)],
+    ["resizeFrame(1000, 1)", resizeFrame(1000, 1)],
   ])("%s is one of the valid examples", (_what, frame) => {
     expect(validFrames).toContainEqual(JSON.parse(frame));
+  });
+});
+
+describe("golden client frames the encoders must never produce", () => {
+  const invalidFrames = golden.client.invalid
+    .filter((example) => example.frame !== undefined)
+    .map((example) => JSON.stringify(example.frame));
+
+  it("a paste over 16 KiB is split, so no frame is the refused oversized example", () => {
+    const oversized = golden.client.invalid.find((example) => example.name.includes("16 KiB"));
+    const data = (oversized?.frame as { data?: string } | undefined)?.data ?? "";
+    expect(data.length).toBeGreaterThan(16 * 1024);
+    const frames = stdinFrames(data);
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames) expect(invalidFrames).not.toContain(frame);
+  });
+
+  it("sizes out of range are clamped, so no frame is a refused resize example", () => {
+    for (const [cols, rows] of [
+      [0, 24],
+      [80, 1001],
+    ] as const) {
+      expect(invalidFrames).not.toContain(resizeFrame(cols, rows));
+    }
   });
 });

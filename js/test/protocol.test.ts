@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { ackFrame, cancelFrame, isTerminalStatus, parseServerMessage } from "../src/protocol";
+import {
+  ackFrame,
+  cancelFrame,
+  isTerminalStatus,
+  MAX_STDIN_CHARS,
+  parseServerMessage,
+  resizeFrame,
+  stdinFrames,
+} from "../src/protocol";
 import { runRecord, status } from "./fakes";
 
 function parse(value: unknown) {
@@ -142,5 +150,54 @@ describe("protocol helpers", () => {
   it("builds client frames", () => {
     expect(JSON.parse(cancelFrame())).toEqual({ type: "cancel" });
     expect(JSON.parse(ackFrame(12))).toEqual({ type: "ack", seq: 12 });
+  });
+});
+
+describe("terminal-mode client messages", () => {
+  const pieces = (data: string) =>
+    stdinFrames(data).map((frame) => (JSON.parse(frame) as { type: string; data: string }).data);
+
+  it("stdin carries keystrokes as typed, Ctrl-C as \\x03", () => {
+    expect(stdinFrames("ls\r").map((frame) => JSON.parse(frame))).toEqual([
+      { type: "stdin", data: "ls\r" },
+    ]);
+    expect(pieces("\x03")).toEqual(["\x03"]);
+    expect(stdinFrames("")).toEqual([]);
+  });
+
+  it("a big paste is split into pieces of at most 16 KiB, in order, nothing lost", () => {
+    const paste = "0123456789".repeat(5000); // 50 000 characters
+    const parts = pieces(paste);
+    expect(parts.length).toBe(Math.ceil(paste.length / MAX_STDIN_CHARS));
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(MAX_STDIN_CHARS);
+    expect(parts.join("")).toBe(paste);
+  });
+
+  it("never splits a character made of two UTF-16 units", () => {
+    const paste = `a${"🚀".repeat(MAX_STDIN_CHARS)}`;
+    const parts = pieces(paste);
+    expect(parts.join("")).toBe(paste);
+    for (const part of parts) {
+      expect(part.length).toBeLessThanOrEqual(MAX_STDIN_CHARS);
+      expect(part.codePointAt(part.length - 1)).not.toBeUndefined();
+      expect(/[\uD800-\uDBFF]$/.test(part)).toBe(false); // no high surrogate left dangling
+    }
+  });
+
+  it("keeps every frame under the server's 64 KiB limit, even for control characters", () => {
+    const paste = "\x01".repeat(MAX_STDIN_CHARS);
+    const frames = stdinFrames(paste);
+    for (const frame of frames) expect(new TextEncoder().encode(frame).length).toBeLessThan(65536);
+    expect(pieces(paste).join("")).toBe(paste);
+  });
+
+  it("resize sends whole sizes within 1..1000", () => {
+    expect(JSON.parse(resizeFrame(120, 40))).toEqual({ type: "resize", cols: 120, rows: 40 });
+    expect(JSON.parse(resizeFrame(0, 5000))).toEqual({ type: "resize", cols: 1, rows: 1000 });
+    expect(JSON.parse(resizeFrame(80.7, Number.NaN))).toEqual({
+      type: "resize",
+      cols: 80,
+      rows: 1,
+    });
   });
 });

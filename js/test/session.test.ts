@@ -234,3 +234,73 @@ describe("the end of a run", () => {
     expect(view.status()).toBe("running");
   });
 });
+
+describe("terminal mode", () => {
+  const tty = (value: string, overrides: Record<string, unknown> = {}) =>
+    status(value, { tty: true, ...overrides });
+
+  it("a tty run gets keystrokes and sizes: the size on attach, after every fit", () => {
+    const { sockets, terminal } = setup();
+    sockets.last.open();
+    expect(terminal.io).toBeNull();
+    sockets.last.receive(tty("running"));
+    expect(terminal.io).not.toBeNull();
+    expect(sockets.last.messages).toEqual([{ type: "resize", cols: 80, rows: 24 }]);
+
+    terminal.resize(132, 50);
+    terminal.io?.onInput("hello\r");
+    terminal.io?.onInput("\x03"); // Ctrl-C is the program's: a keystroke, not a cancel
+    expect(sockets.last.messages.slice(1)).toEqual([
+      { type: "resize", cols: 132, rows: 50 },
+      { type: "stdin", data: "hello\r" },
+      { type: "stdin", data: "\x03" },
+    ]);
+  });
+
+  it("a view that reattaches sends its size again on the new socket", () => {
+    const { sockets, terminal, timers } = setup();
+    sockets.last.open();
+    sockets.last.receive(tty("running"));
+    terminal.resize(100, 30);
+    sockets.last.serverClose(1006);
+    timers.runAll();
+    sockets.last.open();
+    sockets.last.receive(tty("running"));
+    expect(sockets.last.messages).toEqual([{ type: "resize", cols: 100, rows: 30 }]);
+  });
+
+  it("a run without tty gets neither keystrokes nor sizes", () => {
+    const { sockets, terminal } = running();
+    sockets.last.receive(status("running", { cancel_requested: true }));
+    expect(terminal.io).toBeNull();
+    expect(sockets.last.messages).toEqual([]);
+  });
+
+  it("input stops when the run ends", () => {
+    const { sockets, terminal } = setup();
+    sockets.last.open();
+    sockets.last.receive(tty("running"));
+    sockets.last.receive(tty("succeeded", { exit_code: 0 }));
+    terminal.settle();
+    expect(terminal.io).toBeNull();
+    expect(sockets.last.messages).toEqual([{ type: "resize", cols: 80, rows: 24 }]);
+  });
+
+  it("a finished tty run replayed later never takes input", () => {
+    const { sockets, terminal } = setup();
+    sockets.last.open();
+    sockets.last.receive(output(1, "got hello\n"));
+    sockets.last.receive(tty("succeeded", { exit_code: 0 }));
+    terminal.settle();
+    expect(terminal.io).toBeNull();
+    expect(sockets.last.messages).toEqual([]);
+  });
+
+  it("the server refusing input is said in the message line", () => {
+    const { sockets, view } = setup();
+    sockets.last.open();
+    sockets.last.receive(tty("running"));
+    sockets.last.receive({ type: "error", code: "forbidden", message: "Not allowed to type." });
+    expect(view.message()).toBe("Server: Not allowed to type.");
+  });
+});

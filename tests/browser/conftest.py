@@ -11,14 +11,15 @@ import contextlib
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .lab_app import LabApp, OpenLab
 from .lab_server import ROOT, LabServer
-from .notebook_page import STATE_RECORDER, NotebookPage
+from .notebook_page import STATE_RECORDER, NotebookPage, OpenNotebook
 
 CHROMIUM = os.environ.get("NEBULA_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -98,9 +99,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     server.stop()
 
 
-OpenNotebook = Callable[..., NotebookPage]
-
-
 @pytest.fixture
 def open_notebook(
     request: pytest.FixtureRequest, chromium: Any, lab: LabServer, artifacts: Path
@@ -153,3 +151,49 @@ def open_notebook(
             print("\n".join(errors))
     context.close()
     lab.shutdown_kernels()
+
+
+@pytest.fixture
+def open_lab(
+    request: pytest.FixtureRequest, chromium: Any, lab: LabServer, artifacts: Path
+) -> Iterator[OpenLab]:
+    """Open JupyterLab in a new page, in a workspace of this test's own: ``open_lab()``, or
+    ``open_lab(server=other)`` for another LabServer. Badge and connection changes of every run
+    view are recorded (``NotebookPage.history`` reads them the same way)."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(STATE_RECORDER)
+    context.set_default_timeout(30_000)
+    opened: list[LabApp] = []
+    errors: list[str] = []
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
+
+    def open_(server: LabServer | None = None) -> LabApp:
+        page = context.new_page()
+        page.on("pageerror", lambda err: errors.append(f"pageerror: {err}"))
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(f"console: {msg.text}")
+                if msg.type in ("error", "warning") and "nebula" in msg.text
+                else None
+            ),
+        )
+        page.on("dialog", lambda dialog: dialog.accept())
+        app = LabApp(page, server or lab, f"{stem}-{len(opened)}")
+        opened.append(app)
+        return app.open()
+
+    yield open_
+
+    failed = any(
+        getattr(request.node, f"report_{when}", None) is not None
+        and getattr(request.node, f"report_{when}").failed
+        for when in ("setup", "call")
+    )
+    if failed:
+        for app in opened:
+            with contextlib.suppress(Exception):  # a best-effort artifact
+                app.page.screenshot(path=str(artifacts / f"FAILED-{stem}.png"))
+        if errors:
+            print("\n".join(errors))
+    context.close()

@@ -24,6 +24,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # A base URL that needs quoting: the widget must never assume "/" or build paths by hand.
 BASE_URL = "/lab%40x/"
 
+# The JupyterLab extension's name: js/package.json "name", its share/jupyter/labextensions/ dir.
+LABEXTENSION = "nebula-jupyter"
+
 # JupyterLab user settings for the session (JUPYTERLAB_SETTINGS_DIR): no news prompt, and
 # widget state saved into notebooks, so the "no token in the notebook" test sees real state.
 USER_SETTINGS = {
@@ -46,6 +49,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def labextension_path(workdir: Path) -> str:
+    """The JUPYTER_PATH entry that makes Lab load this checkout's JupyterLab extension (as
+    `jupyter labextension develop` would) when it is built, ahead of the copy an editable
+    install put in sys.prefix at install time; "" otherwise (an installed nebula_jupyter)."""
+    built = ROOT / "nebula_jupyter" / "labextension"
+    if not (built / "package.json").is_file():
+        return ""
+    data = workdir / "jupyter-path"
+    link = data / "labextensions" / LABEXTENSION
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.is_symlink():
+        link.symlink_to(built, target_is_directory=True)
+    return str(data)
 
 
 def package_path() -> str:
@@ -73,8 +91,9 @@ def package_path() -> str:
 class LabServer:
     """Start, query and stop ``python -m jupyterlab`` with nebula_jupyter enabled."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, nebula_config: dict[str, Any] | None = None) -> None:
         self.workdir = workdir
+        self.nebula_config = nebula_config or {}
         self.root_dir = workdir / "notebooks"
         self.root_dir.mkdir(parents=True, exist_ok=True)
         self.token = secrets.token_hex(24)
@@ -127,7 +146,11 @@ class LabServer:
                 "data_dir": str(self.workdir / "nebula-data"),
                 "cancel_grace_seconds": 2.0,
                 "drain_timeout_seconds": 1.0,
+                **self.nebula_config,
             },
+            # window.jupyterapp: tests run commands by id, as another extension would.
+            "LabApp": {"expose_app_in_browser": True},
+            "JupyterNotebookApp": {"expose_app_in_browser": True},
         }
         (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
         settings_dir = self.workdir / "lab-settings"
@@ -139,6 +162,12 @@ class LabServer:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update(
             PYTHONPATH=os.pathsep.join(filter(None, [package_path(), env.get("PYTHONPATH")])),
+            JUPYTER_PATH=os.pathsep.join(
+                filter(None, [labextension_path(self.workdir), env.get("JUPYTER_PATH")])
+            ),
+            # Runs started from the file browser run `python <file>`: the Python of this
+            # environment, as for a user who started Lab from it.
+            PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
             JUPYTER_CONFIG_DIR=str(config_dir),
             JUPYTER_DATA_DIR=str(self.workdir / "data"),
             JUPYTER_RUNTIME_DIR=str(self.workdir / "runtime"),

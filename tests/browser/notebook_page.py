@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -284,10 +285,10 @@ def shown_lines(widget: Locator) -> list[str]:
 THEME_SETTINGS = "lab/api/settings/@jupyterlab/apputils-extension:themes"
 
 
-def use_theme(notebook: NotebookPage, theme: str) -> None:
+def use_theme(target: NotebookPage | Page, theme: str) -> None:
     """Switch JupyterLab's theme like a user (Settings > Theme > ``theme``) and wait until the
-    page is painted with it."""
-    page = notebook.page
+    page (a notebook's, or any JupyterLab page) is painted with it."""
+    page = target.page if isinstance(target, NotebookPage) else target
     page.get_by_role("menuitem", name="Settings", exact=True).click()
     page.locator(".lm-Menu-item").filter(has_text="Theme").first.hover()
     page.locator(".lm-Menu-item").filter(has_text=theme).first.click()
@@ -303,6 +304,8 @@ def use_theme(notebook: NotebookPage, theme: str) -> None:
         f"{theme} applied",
         page=page,
     )
+    # JupyterLab shows its splash screen while it switches themes.
+    page.locator("#jupyterlab-splash").wait_for(state="detached")
     # Views re-read the theme on the attribute change; let them paint it.
     page.evaluate(
         "() => new Promise(done => { let n = 3; const tick = () => --n ? "
@@ -314,3 +317,7 @@ def reset_theme(lab: LabServer) -> None:
     """Back to the default theme for the tests that follow (the setting is saved server-side)."""
     status, body = lab.request("PUT", THEME_SETTINGS, {"raw": "{}"})
     assert status < 400, (status, body[:300])
+
+
+#: The ``open_notebook`` fixture: ``open_notebook(*cells)`` or ``open_notebook(copy_of=path)``.
+OpenNotebook = Callable[..., NotebookPage]

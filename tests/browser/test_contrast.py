@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .conftest import OpenNotebook
 from .contrast import AA_NORMAL_TEXT, text_contrasts
 from .lab_server import LabServer
 from .notebook_page import (
     NotebookPage,
+    OpenNotebook,
     reset_theme,
     use_theme,
     wait_attr,

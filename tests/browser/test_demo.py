@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import ROOT, OpenNotebook
-from .notebook_page import TERMINAL_STATUSES, badge_text, wait_lines, wait_status
+from .lab_server import ROOT
+from .notebook_page import TERMINAL_STATUSES, OpenNotebook, badge_text, wait_lines, wait_status
 
 
 def test_demo_notebook_runs_top_to_bottom(open_notebook: OpenNotebook, artifacts: Path) -> None:

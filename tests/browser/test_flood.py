@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .conftest import OpenNotebook
 from .lab_server import LabServer
-from .notebook_page import terminal_lines, wait_attr, wait_status
+from .notebook_page import OpenNotebook, terminal_lines, wait_attr, wait_status
 from .programs import FLOOD, FLOOD_BYTES, start_run_cell
 
 

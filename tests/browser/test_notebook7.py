@@ -9,9 +9,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from .conftest import OpenNotebook
 from .lab_server import LabServer
-from .notebook_page import badge_text, is_red, span_styles, wait_lines, wait_status
+from .notebook_page import OpenNotebook, badge_text, is_red, span_styles, wait_lines, wait_status
 from .programs import is_stream_url
 
 CELL = 'import nebula_jupyter as nj; r = nj.run("echo out; echo err >&2; exit 0", name="nb7"); r'

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .conftest import ROOT, OpenNotebook
-from .lab_server import LabServer, free_port
-from .notebook_page import STATE_RECORDER, wait_attr, wait_lines, wait_status
+from .lab_server import ROOT, LabServer, free_port
+from .notebook_page import STATE_RECORDER, OpenNotebook, wait_attr, wait_lines, wait_status
 from .polling import poll
 from .programs import (
     EXPECTED_NUMBERED,

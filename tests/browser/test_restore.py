@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Locator
 
-from .conftest import OpenNotebook
-from .notebook_page import NotebookPage, shown_lines, terminal_lines, wait_status
+from .notebook_page import NotebookPage, OpenNotebook, shown_lines, terminal_lines, wait_status
 from .polling import poll
 from .programs import start_run_cell
 

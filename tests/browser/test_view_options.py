@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .conftest import OpenNotebook
-from .notebook_page import wait_lines, wait_status
+from .notebook_page import OpenNotebook, wait_lines, wait_status
 
 SIZES = (11, 13, 20)
 

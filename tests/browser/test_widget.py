@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import OpenNotebook
 from .lab_server import LabServer
 from .notebook_page import (
+    OpenNotebook,
     badge_text,
     is_red,
     span_styles,
