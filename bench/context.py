@@ -20,7 +20,8 @@ from .results_model import RowResult
 from .servers import CeilingServer, Server, nebula_server, terminals_server
 from .trial import run_trial
 
-SERVER_FACTORIES: dict[str, Callable[[Path], Server]] = {
+# Each makes a server in a work dir; a factory may take configuration (nebula_server does).
+SERVER_FACTORIES: dict[str, Callable[..., Server]] = {
     "nebula": nebula_server,
     "ceiling": CeilingServer,
     "terminals": terminals_server,
@@ -67,13 +68,15 @@ class Context:
         """A peer on its shared server."""
         return PEER_CLASSES[name](await self.shared(name))
 
-    async def fresh(self, name: str) -> Server:
-        return await SERVER_FACTORIES[name](self.workdir).start()
+    async def fresh(self, name: str, **config: Any) -> Server:
+        return await SERVER_FACTORIES[name](self.workdir, **config).start()
 
     @contextlib.asynccontextmanager
-    async def fresh_peer(self, name: str) -> AsyncIterator[Peer]:
-        """A peer on a server of its own, stopped on exit (memory measured per job)."""
-        server = await self.fresh(name)
+    async def fresh_peer(self, name: str, **config: Any) -> AsyncIterator[Peer]:
+        """A peer on a server of its own, stopped on exit (memory measured per job).
+
+        ``config`` goes to the server's factory (``c.NebulaApp.*`` for nebula)."""
+        server = await self.fresh(name, **config)
         try:
             yield PEER_CLASSES[name](server)
         finally:
@@ -88,22 +91,28 @@ class Context:
         return self.profile == "always" or (self.profile == "missed" and not row.met)
 
     async def profile_nebula(
-        self, row: RowResult, server: Server, workload: Callable[[], Awaitable[object]]
+        self,
+        row: RowResult,
+        server: Server,
+        workload: Callable[[], Awaitable[object]],
+        gil: bool = False,
     ) -> None:
-        """If wanted, py-spy the nebula server while ``workload`` runs again, into the row."""
+        """If wanted, py-spy the nebula server while ``workload`` runs again, into the row
+        (``gil``: only samples holding the GIL, see :func:`bench.profiling.record`)."""
         if not self.wants_profile(row):
             return
         out = self.rawdir / f"row{row.number}-nebula.pyspy.txt"
         self.log(f"{self.label}: profiling the nebula server with py-spy")
         try:
-            path = await profiling.record(server.pid, out, workload)
+            path = await profiling.record(server.pid, out, workload, gil=gil)
         except Exception as exc:
             row.profile = f"py-spy failed: {exc}"
             return
         if path is None:
             row.profile = "py-spy is not installed (pip install -r bench/requirements.txt)."
             return
-        row.profile = f"raw stacks: {path.name}\n\n" + profiling.summarize(path)
+        mode = " (py-spy --gil: samples holding the GIL only)" if gil else ""
+        row.profile = f"raw stacks: {path.name}{mode}\n\n" + profiling.summarize(path)
 
     async def profile_trials(
         self,

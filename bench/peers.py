@@ -26,7 +26,8 @@ CONNECT_CONCURRENCY = 32
 
 @dataclasses.dataclass(frozen=True)
 class Workload:
-    """``bulk`` (bytes as fast as possible) or ``timed`` (lines every interval)."""
+    """``bulk`` (bytes as fast as possible), ``timed`` (a line every interval) or ``paced``
+    (bytes in writes of ``lines`` lines, one write every interval)."""
 
     mode: str
     bytes: int = 0
@@ -35,11 +36,13 @@ class Workload:
 
     @property
     def expected_bytes(self) -> int:
-        return self.bytes if self.mode == "bulk" else self.lines * 100
+        return self.lines * 100 if self.mode == "timed" else self.bytes
 
     def args(self) -> list[str]:
         if self.mode == "bulk":
             return ["bulk", str(self.bytes)]
+        if self.mode == "paced":
+            return ["paced", str(self.bytes), str(self.lines), str(self.interval)]
         return ["timed", str(self.lines), str(self.interval)]
 
 
@@ -51,27 +54,53 @@ def timed(lines: int, interval: float) -> Workload:
     return Workload("timed", lines=lines, interval=interval)
 
 
+def paced(size: int, seconds: float, lines: int = 80) -> Workload:
+    """``size`` bytes spread evenly over about ``seconds``, in writes of ``lines`` lines."""
+    size -= size % 100
+    writes = -(-size // (lines * 100))
+    return Workload("paced", bytes=size, lines=lines, interval=seconds / writes)
+
+
 def make_gate() -> str:
     path = os.path.join(tempfile.mkdtemp(prefix="gate-"), "gate")
     os.mkfifo(path)
     return path
 
 
-async def open_gate(path: str, timeout: float = 60.0) -> float:
-    """Release the writer blocked on the gate FIFO; return the time it was released."""
+async def hold_gate(path: str, timeout: float = 60.0) -> int:
+    """Open the gate FIFO for writing once its writer waits at it; return the descriptor.
+
+    The writer then waits for the end of the file: it goes when the descriptor is closed.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            break
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as exc:
             if exc.errno != errno.ENXIO or time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.002)  # the writer has not reached the gate yet
-    released = now()
-    os.close(fd)
-    remove_gate(path)  # the writer holds it open; the name is no longer needed
+
+
+async def open_gates(paths: list[str], timeout: float = 60.0) -> float:
+    """Release the writers blocked on the gate FIFOs at once (every writer waits at its gate
+    first, then every gate is closed); return the time they were released."""
+    fds: list[int] = []
+    try:
+        for path in paths:
+            fds.append(await hold_gate(path, timeout))
+    finally:
+        released = now()
+        for fd in fds:
+            os.close(fd)
+        for path in paths:
+            remove_gate(path)  # the writers hold them open; the names are no longer needed
     return released
+
+
+async def open_gate(path: str, timeout: float = 60.0) -> float:
+    """Release the writer blocked on the gate FIFO; return the time it was released."""
+    return await open_gates([path], timeout)
 
 
 def remove_gate(path: str) -> None:

@@ -19,12 +19,18 @@ def py_spy() -> str | None:
 
 
 async def record(
-    pid: int, out: Path, workload: Callable[[], Awaitable[object]], rate: int = 250
+    pid: int,
+    out: Path,
+    workload: Callable[[], Awaitable[object]],
+    rate: int = 250,
+    gil: bool = False,
 ) -> Path | None:
     """Sample ``pid`` while ``workload`` runs; write py-spy's raw (collapsed) stacks to ``out``.
 
     The collapsed format is what :func:`summarize` reads, and what flamegraph.pl or
     speedscope.app turn into a flame graph. ``--nonblocking``: the server is never paused.
+    ``gil``: only the samples in which the server holds the GIL (its Python work; time in
+    system calls that release the GIL is not counted).
     """
     exe = py_spy()
     if exe is None:
@@ -36,6 +42,7 @@ async def record(
             "--format",
             "raw",
             "--nonblocking",
+            *(["--gil"] if gil else []),
             "-r",
             str(rate),
             "--pid",

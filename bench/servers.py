@@ -67,7 +67,9 @@ class Server:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    async def start(self, timeout: float = 60.0) -> Server:
+    async def start(self, timeout: float = 60.0, poll: float = 0.1) -> Server:
+        """Start the process and return once ``status_path`` answers 200 (asked every
+        ``poll`` seconds)."""
         self.port = free_port()
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
@@ -92,7 +94,7 @@ class Server:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{self.label} did not start: {self.log_tail()}")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(poll)
 
     def log_tail(self, size: int = 3000) -> str:
         try:

@@ -10,6 +10,8 @@ Workloads (all lines are exactly 100 bytes, 99 base64 characters and ``\\n``):
   whole lines) — what a chatty program with a buffered stdout does.
 * ``timed LINES INTERVAL``: one line every INTERVAL seconds, on an absolute schedule; each line
   starts with the CLOCK_MONOTONIC time (ns, 20 digits) taken just before its ``write``.
+* ``paced BYTES LINES INTERVAL``: BYTES bytes in writes of LINES lines, one write every INTERVAL
+  seconds on an absolute schedule (many_runs: a run that prints steadily).
 
 ``--sentinel NONCE`` ends the output with a line ``BENCH-DONE-<NONCE>`` (for the terminal peer,
 which has no end-of-run message); it is not counted in BYTES.
@@ -25,6 +27,7 @@ import os
 import random
 import signal
 import time
+from collections.abc import Iterator
 
 LINE_BYTES = 100
 BLOCK_LINES = 655
@@ -68,15 +71,28 @@ def bulk(total: int) -> None:
         write_all(1, data[:rest])
 
 
-def timed(lines: int, interval: float) -> None:
-    pad = block()[: LINE_BYTES - 22]  # 20 digits + space ... + newline
+def on_schedule(count: int, interval: float) -> Iterator[int]:
+    """Yield 0 .. count-1, each at ``index * interval`` s from the start (at once when late)."""
     start = time.monotonic()
-    for index in range(lines):
+    for index in range(count):
         delay = start + index * interval - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+        yield index
+
+
+def timed(lines: int, interval: float) -> None:
+    pad = block()[: LINE_BYTES - 22]  # 20 digits + space ... + newline
+    for _ in on_schedule(lines, interval):
         stamp = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
         write_all(1, b"%020d " % stamp + pad + b"\n")
+
+
+def paced(total: int, lines: int, interval: float) -> None:
+    piece = block()[: lines * LINE_BYTES]
+    writes = -(-total // len(piece))
+    for index in on_schedule(writes, interval):
+        write_all(1, piece[: total - index * len(piece)])
 
 
 def main() -> None:
@@ -88,10 +104,15 @@ def main() -> None:
     timed_parser = sub.add_parser("timed")
     timed_parser.add_argument("lines", type=int)
     timed_parser.add_argument("interval", type=float)
+    paced_parser = sub.add_parser("paced")
+    for name, kind in (("bytes", int), ("lines", int), ("interval", float)):
+        paced_parser.add_argument(name, type=kind)
     args = parser.parse_args()
     wait_gate(args.gate)
     if args.mode == "bulk":
         bulk(args.bytes)
+    elif args.mode == "paced":
+        paced(args.bytes, args.lines, args.interval)
     else:
         timed(args.lines, args.interval)
     if args.sentinel:

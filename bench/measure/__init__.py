@@ -12,8 +12,10 @@ from typing import Any
 from ..context import Measurement
 from . import (
     browser_render,
+    history_scale,
     kernel_print,
     line_latency,
+    many_runs,
     many_viewers_cpu,
     memory_per_viewer,
     stalled_viewer_memory,
@@ -29,6 +31,8 @@ MEASUREMENTS: list[Measurement[Any]] = [
     memory_per_viewer.MEASUREMENT,
     kernel_print.MEASUREMENT,
     browser_render.MEASUREMENT,
+    history_scale.MEASUREMENT,
+    many_runs.MEASUREMENT,
 ]
 
 
