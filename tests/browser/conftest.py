@@ -99,6 +99,49 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     server.stop()
 
 
+class BrowserPages:
+    """One test's browser context: pages that collect nebula's errors; screenshots on failure."""
+
+    def __init__(
+        self, chromium: Any, request: pytest.FixtureRequest, artifacts: Path, size: tuple[int, int]
+    ) -> None:
+        self.context = chromium.new_context(viewport={"width": size[0], "height": size[1]})
+        self.context.add_init_script(STATE_RECORDER)
+        self.context.set_default_timeout(30_000)
+        self.request = request
+        self.artifacts = artifacts
+        self.stem = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
+        self.pages: list[Any] = []
+        self.errors: list[str] = []
+
+    def new_page(self) -> Any:
+        page = self.context.new_page()
+        page.on("pageerror", lambda err: self.errors.append(f"pageerror: {err}"))
+        page.on("console", self._console)
+        # JupyterLab may ask "leave the page?" (unsaved changes) on reload: always leave.
+        page.on("dialog", lambda dialog: dialog.accept())
+        self.pages.append(page)
+        return page
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning") and "nebula" in message.text:
+            self.errors.append(f"console: {message.text}")
+
+    def close(self) -> None:
+        failed = any(
+            getattr(self.request.node, f"report_{when}", None) is not None
+            and getattr(self.request.node, f"report_{when}").failed
+            for when in ("setup", "call")
+        )
+        if failed:
+            for page in self.pages:
+                with contextlib.suppress(Exception):  # a best-effort artifact
+                    page.screenshot(path=str(self.artifacts / f"FAILED-{self.stem}.png"))
+            if self.errors:
+                print("\n".join(self.errors))
+        self.context.close()
+
+
 @pytest.fixture
 def open_notebook(
     request: pytest.FixtureRequest, chromium: Any, lab: LabServer, artifacts: Path
@@ -107,49 +150,19 @@ def open_notebook(
     for its kernel: ``open_notebook(*cells)`` or ``open_notebook(copy_of=path)``; in Notebook 7's
     UI instead of JupyterLab's with ``ui="notebook7"``. The kernel is shut down after the
     test."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 1200})
-    context.add_init_script(STATE_RECORDER)
-    context.set_default_timeout(30_000)
-    opened: list[NotebookPage] = []
-    errors: list[str] = []
-    stem = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
+    pages = BrowserPages(chromium, request, artifacts, (1280, 1200))
 
     def open_(*cells: str, copy_of: Path | None = None, ui: str = "lab") -> NotebookPage:
-        name = f"{stem}.ipynb" if not opened else f"{stem}_{len(opened)}.ipynb"
+        opened = len(pages.pages)
+        name = f"{pages.stem}.ipynb" if not opened else f"{pages.stem}_{opened}.ipynb"
         if copy_of is not None:
             shutil.copyfile(copy_of, lab.root_dir / name)
         else:
             lab.write_notebook(name, *cells)
-        page = context.new_page()
-        page.on("pageerror", lambda err: errors.append(f"pageerror: {err}"))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(f"console: {msg.text}")
-                if msg.type in ("error", "warning") and "nebula" in msg.text
-                else None
-            ),
-        )
-        # JupyterLab may ask "leave the page?" (unsaved changes) on reload: always leave.
-        page.on("dialog", lambda dialog: dialog.accept())
-        notebook = NotebookPage(page, lab, name, ui)
-        opened.append(notebook)
-        return notebook.open()
+        return NotebookPage(pages.new_page(), lab, name, ui).open()
 
     yield open_
-
-    failed = any(
-        getattr(request.node, f"report_{when}", None) is not None
-        and getattr(request.node, f"report_{when}").failed
-        for when in ("setup", "call")
-    )
-    if failed:
-        for notebook in opened:
-            with contextlib.suppress(Exception):  # a best-effort artifact
-                notebook.page.screenshot(path=str(artifacts / f"FAILED-{stem}.png"))
-        if errors:
-            print("\n".join(errors))
-    context.close()
+    pages.close()
     lab.shutdown_kernels()
 
 
@@ -160,40 +173,11 @@ def open_lab(
     """Open JupyterLab in a new page, in a workspace of this test's own: ``open_lab()``, or
     ``open_lab(server=other)`` for another LabServer. Badge and connection changes of every run
     view are recorded (``NotebookPage.history`` reads them the same way)."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.add_init_script(STATE_RECORDER)
-    context.set_default_timeout(30_000)
-    opened: list[LabApp] = []
-    errors: list[str] = []
-    stem = re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)
+    pages = BrowserPages(chromium, request, artifacts, (1400, 1000))
 
     def open_(server: LabServer | None = None) -> LabApp:
-        page = context.new_page()
-        page.on("pageerror", lambda err: errors.append(f"pageerror: {err}"))
-        page.on(
-            "console",
-            lambda msg: (
-                errors.append(f"console: {msg.text}")
-                if msg.type in ("error", "warning") and "nebula" in msg.text
-                else None
-            ),
-        )
-        page.on("dialog", lambda dialog: dialog.accept())
-        app = LabApp(page, server or lab, f"{stem}-{len(opened)}")
-        opened.append(app)
-        return app.open()
+        workspace = f"{pages.stem}-{len(pages.pages)}"
+        return LabApp(pages.new_page(), server or lab, workspace).open()
 
     yield open_
-
-    failed = any(
-        getattr(request.node, f"report_{when}", None) is not None
-        and getattr(request.node, f"report_{when}").failed
-        for when in ("setup", "call")
-    )
-    if failed:
-        for app in opened:
-            with contextlib.suppress(Exception):  # a best-effort artifact
-                app.page.screenshot(path=str(artifacts / f"FAILED-{stem}.png"))
-        if errors:
-            print("\n".join(errors))
-    context.close()
+    pages.close()

@@ -11,7 +11,7 @@ from typing import Any
 import psutil
 import pytest
 
-from ..support.jupyter import child
+from ..support.jupyter import child, read_all
 from ..support.processes import alive, read_pids
 from ..support.server_process import ServerProcess
 from ..support.waiting import wait_for
@@ -22,13 +22,6 @@ def server(tmp_path: Path) -> Any:
     process = ServerProcess(tmp_path)
     yield process
     process.kill()
-
-
-async def read_all(ws: Any) -> list[dict[str, Any]]:
-    messages = []
-    while (raw := await ws.read_message()) is not None:
-        messages.append(json.loads(raw))
-    return messages
 
 
 async def test_restart_keeps_finished_runs_and_exact_logs(server: ServerProcess) -> None:

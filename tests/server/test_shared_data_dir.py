@@ -7,15 +7,14 @@ lost only once its server is provably gone (its OS lock was released by its deat
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from ..support.jupyter import read_all
 from ..support.processes import running
 from ..support.server_process import ServerProcess
 from ..support.waiting import wait_for
@@ -31,13 +30,6 @@ def servers(tmp_path: Path) -> Iterator[tuple[ServerProcess, ServerProcess]]:
     yield first, second
     first.kill()
     second.kill()
-
-
-async def read_all(ws: Any) -> list[dict[str, Any]]:
-    messages = []
-    while (raw := await ws.read_message()) is not None:
-        messages.append(json.loads(raw))
-    return messages
 
 
 async def test_a_second_server_leaves_the_first_servers_run_alone(
