@@ -189,6 +189,17 @@ class NebulaPeer(StreamPeer):
         return f"{run}/stream?token={self.server.token}", run
 
 
+class NebulaTtyPeer(NebulaPeer):
+    """nebula_jupyter with the run in terminal mode: stdout through a pseudo-terminal."""
+
+    name = "nebula-tty"
+
+    async def create(self, argv: list[str]) -> tuple[str, str | None]:
+        record = await self.server.json("POST", "/api/nebula/runs", {"command": argv, "tty": True})
+        run = f"/api/nebula/runs/{record['id']}"
+        return f"{run}/stream?token={self.server.token}", run
+
+
 class CeilingPeer(StreamPeer):
     """The bare Tornado ceiling (:mod:`bench.ceiling`)."""
 

@@ -20,6 +20,7 @@ from . import (
     memory_per_viewer,
     stalled_viewer_memory,
     throughput_one_viewer,
+    tty_throughput,
 )
 
 # Cheap, high-value measurements first.
@@ -33,6 +34,7 @@ MEASUREMENTS: list[Measurement[Any]] = [
     browser_render.MEASUREMENT,
     history_scale.MEASUREMENT,
     many_runs.MEASUREMENT,
+    tty_throughput.MEASUREMENT,
 ]
 
 
