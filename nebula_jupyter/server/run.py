@@ -217,6 +217,9 @@ class RunProcess:
         self._save_and_announce()
 
     def _on_output(self, stream: Stream, data: bytes) -> None:
+        if stream is Stream.STDERR and self._terminal is not None:
+            # Seqs follow the order of reading: stdout read before this stderr goes first.
+            self._terminal.flush()
         carry = self._carry[stream]
         if carry:
             data = carry + data
@@ -268,6 +271,8 @@ class RunProcess:
         self._maybe_end()
 
     def _drain_expired(self) -> None:
+        if self._terminal is not None:
+            self._terminal.flush()
         for stream in list(self._open_pipes):
             self._on_pipe_closed(stream)
 
