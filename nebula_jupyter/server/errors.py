@@ -55,16 +55,8 @@ class RunConflict(ApiError):
         return {"message": self.message, "run": self.run}
 
 
-class NotATty(ApiError):
+class NotATty(InvalidRequest):
     """Input or a size for a run that is not in terminal mode (CONTRACT §3 ``not_a_tty``)."""
-
-    status_code = 400
-
-
-class InputRefused(ApiError):
-    """The program does not read its input: this input was refused, not dropped (503)."""
-
-    status_code = 503
 
 
 class TooManyRuns(ApiError):
@@ -79,13 +71,19 @@ class StorageFull(ApiError):
     status_code = 507
 
 
-class StorageUnavailable(ApiError):
-    """The data dir cannot be written for a reason other than a full disk (503)."""
+class Unavailable(ApiError):
+    """The server cannot do this now; the same request may work later (503)."""
 
     status_code = 503
 
 
-class ShuttingDown(ApiError):
-    """The server is stopping and takes no new runs (503)."""
+class InputRefused(Unavailable):
+    """The program does not read its input: this input was refused, not dropped."""
 
-    status_code = 503
+
+class StorageUnavailable(Unavailable):
+    """The data dir cannot be written for a reason other than a full disk."""
+
+
+class ShuttingDown(Unavailable):
+    """The server is stopping and takes no new runs."""
