@@ -7,7 +7,7 @@ throughput ≥ 0.7x the ceiling's and ≥ 4x the terminals'; every job complete.
 from __future__ import annotations
 
 from ..context import Context, Measurement
-from ..peers import bulk
+from ..peers import Peer, Workload, bulk
 from ..repeat import Metric, Metrics, repeat
 from ..results_model import RowResult, every
 from ..sizes import Bulk, MiB
@@ -20,6 +20,16 @@ THROUGHPUT = Metric("throughput", "throughput", "MB/s", "{:.0f}")
 CPU = Metric("cpu", "server CPU per job", "s", "{:.3f}")
 
 
+async def one_viewer(peer: Peer, workload: Workload) -> Metrics:
+    """One job followed by one client: its throughput, server CPU and completeness."""
+    result = await run_trial(peer, workload, 1)
+    return {
+        "throughput": result.throughput,
+        "cpu": result.server_cpu,
+        "complete": float(result.complete),
+    }
+
+
 async def measure(ctx: Context, size: Bulk) -> RowResult:
     row = ctx.row(
         f"one client, {size.bytes // MiB} MiB of 100-byte base64 lines",
@@ -28,12 +38,7 @@ async def measure(ctx: Context, size: Bulk) -> RowResult:
     workload = bulk(size.bytes)
 
     async def trial(name: str, rep: int) -> Metrics:
-        result = await run_trial(await ctx.peer(name), workload, 1)
-        return {
-            "throughput": result.throughput,
-            "cpu": result.server_cpu,
-            "complete": float(result.complete),
-        }
+        return await one_viewer(await ctx.peer(name), workload)
 
     samples = await repeat(ctx, size.reps, PEERS, trial, "{throughput:.0f} MB/s")
     row.series = samples.series(THROUGHPUT, CPU)
