@@ -8,7 +8,8 @@ import { badgeText, cancelButtonState, headerParts, type ShownStatus } from "./s
 
 export type ShownConnection = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
 
-function element<K extends keyof HTMLElementTagNameMap>(
+/** Create an element with a class name, appended to `parent` when given. */
+export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   className: string,
   parent?: HTMLElement,

@@ -245,10 +245,11 @@ class RunManager:
         run = self._store_new(record)
         self._live[run_id] = run
         run.feed.publish_status(record)
-        argv = ["/bin/sh", "-c", request.command] if isinstance(request.command, str) else []
-        env = {**self.config.env_factory(), **(_TTY_ENV if request.tty else {})}
-        env = {**env, **request.env, RUN_ID_ENV: run_id}
-        spec = LaunchSpec(argv=argv or list(request.command), cwd=cwd, env=env, tty=request.tty)
+        command = request.command
+        argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+        terminal_env = _TTY_ENV if request.tty else {}
+        env = {**self.config.env_factory(), **terminal_env, **request.env, RUN_ID_ENV: run_id}
+        spec = LaunchSpec(argv=argv, cwd=cwd, env=env, tty=request.tty)
         self._queue.append((run, spec))
         spawn = self._start_next().get(run_id)
         if spawn is not None:

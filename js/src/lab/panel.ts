@@ -22,6 +22,7 @@ import { Panel, Widget } from "@lumino/widgets";
 import { DisposableStore, toDisposable } from "../disposables";
 import { RUN_STATUSES, type RunRecord, type RunStatus } from "../protocol";
 import { badgeText, endDetail } from "../status";
+import { element } from "../view";
 import { commandText, durationMs, formatDuration, formatStart, runLabel } from "./format";
 import {
   ACTION_CANCEL,
@@ -61,17 +62,6 @@ const ACTIONS: ReadonlyArray<{ action: Action; icon: LabIcon; title: string }> =
   { action: "download", icon: downloadIcon, title: ACTION_DOWNLOAD },
   { action: "copy", icon: copyIcon, title: ACTION_COPY_ID },
 ];
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  parent?: HTMLElement,
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  el.className = className;
-  parent?.appendChild(el);
-  return el;
-}
 
 /** One run's row. Its DOM is built once; `update` rewrites only what the record changed. */
 class RunRow {
