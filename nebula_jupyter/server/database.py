@@ -145,11 +145,6 @@ class RecordStore:
         ).fetchone()
         return _load(row) if row else None
 
-    def owner(self, run_id: str) -> str | None:
-        """Return the server that owns a run (None for records from before owners existed)."""
-        row = self._db.execute("SELECT owner FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return row[0] if row else None
-
     def page(
         self, *, status: str | None, before: int | None, limit: int
     ) -> list[tuple[int, StoredRun | None]]:
