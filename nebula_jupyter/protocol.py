@@ -51,6 +51,7 @@ class EndReason(enum.StrEnum):
     SPAWN_ERROR = "spawn_error"
     SERVER_SHUTDOWN = "server_shutdown"
     SERVER_LOST = "server_lost"
+    WORKER_LOST = "worker_lost"
 
 
 class Stream(enum.IntEnum):
@@ -89,6 +90,8 @@ URL_ENV = "NEBULA_URL"
 TOKEN_ENV = "NEBULA_TOKEN"  # noqa: S105 (a variable name)
 #: Marks every process of a run, so its leftovers can be told from a reused pid.
 RUN_ID_ENV = "NEBULA_RUN_ID"
+#: Set in a remote run's environment: the engine's name for the worker that runs it (§7).
+WORKER_ENV = "NEBULA_WORKER"
 
 
 class RunRecord(TypedDict):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .support.dask_cluster import DaskCluster
 from .support.jupyter import CANARY_TOKEN, Api
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.support.client_fixtures"]
@@ -24,12 +26,42 @@ def nebula_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(nebula_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+def run_executor(request: pytest.FixtureRequest) -> str:
+    """Return the test server's default executor: "local", or "dask" for the tests marked
+    ``support.jupyter.both_executors`` (CONTRACT §7: remote runs keep every guarantee)."""
+    return str(getattr(request, "param", "local"))
+
+
+@pytest.fixture(scope="session")
+def shared_dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
+    """One scheduler and two workers (one with GPU=1) for the tests that do not harm them."""
+    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        cluster.start()
+        cluster.add_worker("cpu")
+        cluster.add_worker("gpu", resources="GPU=1")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def jp_server_config(
+    nebula_config: dict[str, Any],
+    tmp_path: Path,
+    run_executor: str,
+    request: pytest.FixtureRequest,
+) -> dict[str, Any]:
     """Enable the extension with test-friendly timings and a per-test data dir."""
-    return {
+    config: dict[str, Any] = {
         "ServerApp": {"jpserver_extensions": {"nebula_jupyter": True}},
         "NebulaApp": {"data_dir": str(tmp_path / "nebula-data"), **nebula_config},
     }
+    if run_executor == "dask":
+        cluster: DaskCluster = request.getfixturevalue("shared_dask_cluster")
+        config["NebulaApp"]["default_executor"] = "dask"
+        config["DaskExecutor"] = {"scheduler_address": cluster.address}
+    return config
 
 
 @pytest.fixture

@@ -7,17 +7,19 @@ from pathlib import Path
 import yaml
 
 from nebula_jupyter.server.app import NebulaApp
+from nebula_jupyter.server.executors import DaskExecutor
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 def test_every_config_trait_is_documented_with_its_default() -> None:
     text = (DOCS / "config.md").read_text()
-    traits = NebulaApp.class_own_traits(config=True)
-    assert traits
-    for name, trait in traits.items():
-        assert f"`{name}`" in text, name
-        assert "Default" in (trait.help or ""), f"{name} help must state its default"
+    for configurable in (NebulaApp, DaskExecutor):
+        traits = configurable.class_own_traits(config=True)
+        assert traits
+        for name, trait in traits.items():
+            assert f"`{name}`" in text, name
+            assert "Default" in (trait.help or ""), f"{name} help must state its default"
 
 
 def test_openapi_lists_every_rest_route() -> None:

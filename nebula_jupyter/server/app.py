@@ -13,11 +13,15 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.websocket import WebSocketHandler
 from traitlets import Bool, Dict, Float, Int, List, Unicode, default, validate
 
 from .. import protocol
+from ..process.environment import child_environment
 from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV
-from .auth import ExtensionCredentials, child_environment
+from .agents import AgentSocketHandler
+from .auth import ExtensionCredentials
+from .executors import DaskExecutor, load_executors
 from .manager import ManagerConfig, RunManager
 from .owners import OwnerLock
 from .rest import CancelHandler, LogsHandler, RunHandler, RunsHandler
@@ -35,6 +39,7 @@ class NebulaApp(ExtensionApp):
 
     name = "nebula_jupyter"
     load_other_extensions = True
+    classes = [DaskExecutor]
 
     data_dir = Unicode(
         "",
@@ -115,6 +120,33 @@ class NebulaApp(ExtensionApp):
         ),
     )
 
+    default_executor = Unicode(
+        "local",
+        config=True,
+        help=(
+            "The executor of runs created without 'executor': 'local' (children of this "
+            "server), 'dask', or an entry point of the group 'nebula_jupyter.executors'. "
+            "Default: 'local'."
+        ),
+    )
+    agent_url = Unicode(
+        "",
+        config=True,
+        help=(
+            "This server's base URL as remote agents reach it, e.g. "
+            "'http://jupyter.example.org:8888/user/ann/'. Default: '' (the server's own "
+            "connection URL, which agents on other machines reach only if it names this host)."
+        ),
+    )
+    agent_lost_timeout_seconds = Float(
+        30.0,
+        config=True,
+        help=(
+            "Seconds a started remote run may go without its agent (a dropped connection, a "
+            "server restart) before it ends failed with reason 'worker_lost'. Default: 30."
+        ),
+    )
+
     @default("tokens")
     def _default_tokens(self) -> list[str]:
         token = os.environ.get(protocol.TOKEN_ENV, "")
@@ -147,12 +179,21 @@ class NebulaApp(ExtensionApp):
         data_dir = Path(self.data_dir or os.path.join(jupyter_data_dir(), "nebula"))
         self.credentials = ExtensionCredentials(self.tokens)
         self.storage = Storage(data_dir)
+        executors = load_executors(self)
+        if self.default_executor not in executors:
+            known = ", ".join(sorted(executors))
+            raise ValueError(f"c.NebulaApp.default_executor must be one of {known}")
         self.manager = RunManager(
             self.storage,
             OwnerLock(data_dir),
             ManagerConfig(
                 root_dir=Path(self._server.root_dir),
                 env_factory=self._child_env,
+                child_env=dict(self.child_env),
+                executors=executors,
+                default_executor=self.default_executor,
+                agent_url=self.agent_url or self._server.connection_url,
+                agent_lost_timeout_seconds=self.agent_lost_timeout_seconds,
                 max_concurrent_runs=self.max_concurrent_runs,
                 max_queued_runs=self.max_queued_runs,
                 retention=Retention(
@@ -167,7 +208,7 @@ class NebulaApp(ExtensionApp):
             ),
         )
         self.manager.recover()
-        self.sockets: set[RunStreamHandler] = set()
+        self.sockets: set[WebSocketHandler] = set()
         self.settings.update(
             nebula_manager=self.manager,
             nebula_credentials=self.credentials,
@@ -197,6 +238,7 @@ class NebulaApp(ExtensionApp):
                 (rf"/api/nebula/runs/{_ID}/cancel/?", CancelHandler),
                 (rf"/api/nebula/runs/{_ID}/logs/?", LogsHandler),
                 (rf"/api/nebula/runs/{_ID}/stream/?", RunStreamHandler),
+                (rf"/api/nebula/agents/{_ID}/?", AgentSocketHandler),
             ]
         )
 

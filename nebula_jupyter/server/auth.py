@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterable, Mapping
-
-from ..protocol import KERNEL_SECRET_ENV, KERNEL_URL_ENV, TOKEN_ENV
+from collections.abc import Iterable
 
 #: The Jupyter authorizer's resource name for every nebula endpoint.
 AUTH_RESOURCE = "nebula"
 # Jupyter's actions: GET routes need READ, changes need WRITE, and what runs a process needs
 # EXECUTE (as kernel and terminal sockets do). docs/rest.md lists the action of every route.
 READ, WRITE, EXECUTE = "read", "write", "execute"
-
-# Environment variables that carry a credential of this server or of the hub that spawned it;
-# children never see them, whatever their value.
-SECRET_ENV_NAMES = frozenset(
-    {
-        "JUPYTER_TOKEN",
-        "JPY_API_TOKEN",
-        "JUPYTERHUB_API_TOKEN",
-        "JUPYTER_PASSWORD",
-        TOKEN_ENV,
-        KERNEL_SECRET_ENV,
-        KERNEL_URL_ENV,
-    }
-)
 
 
 def constant_time_match(candidate: str, accepted: Iterable[str]) -> bool:
@@ -61,17 +45,3 @@ class ExtensionCredentials:
     def secrets(self) -> list[str]:
         """Return every secret value, for scrubbing child environments."""
         return [*self._tokens, self.kernel_secret]
-
-
-def child_environment(
-    inherited: Mapping[str, str], defaults: Mapping[str, str], secret_values: Iterable[str]
-) -> dict[str, str]:
-    """Return the environment runs start from: inherited minus secrets, then the defaults."""
-    hidden = {value for value in secret_values if value}
-    env = {
-        key: value
-        for key, value in inherited.items()
-        if key not in SECRET_ENV_NAMES and value not in hidden
-    }
-    env.update(defaults)
-    return env

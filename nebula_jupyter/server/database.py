@@ -136,6 +136,10 @@ class RecordStore:
         """Forget a run."""
         self._db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
+    def adopt(self, run_id: str, owner: str) -> None:
+        """Make server ``owner`` responsible for an active run of a server that is gone."""
+        self._db.execute("UPDATE runs SET owner = ? WHERE id = ?", (owner, run_id))
+
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, run_id: str) -> StoredRun | None:

@@ -87,3 +87,16 @@ class StorageUnavailable(Unavailable):
 
 class ShuttingDown(Unavailable):
     """The server is stopping and takes no new runs."""
+
+
+class AgentUnknown(ApiError):
+    """No active run of this server accepts this agent credential (404, CONTRACT §7).
+
+    One answer for a wrong credential, an ended run and an unknown one: an agent learns only
+    that it must stop, and a prober learns nothing.
+    """
+
+    status_code = 404
+
+    def __init__(self) -> None:
+        super().__init__("No active run takes this agent.")

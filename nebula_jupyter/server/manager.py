@@ -2,7 +2,7 @@
 
 Handlers parse, authorize, call one method of :class:`RunManager` and serialize what it
 returns (records as JSON dicts, a :class:`Subscription`, or blocks of log bytes); they never
-see a :class:`RunProcess`, a feed or storage.
+see an :class:`ActiveRun`, a feed or storage (the agent link gets its :class:`RemoteRun`).
 
 Records live in storage, not in memory (CONTRACT §1.2 "Scale"): this server keeps only the
 runs it is running or has queued. Every other run, finished or run by another server sharing
@@ -23,8 +23,11 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
 
+from .. import link
+from ..process.tree import signal_run
 from ..protocol import RUN_ID_ENV, RUN_ID_PATTERN, EndReason, RunRecord, RunStatus, Stream
 from .errors import (
+    AgentUnknown,
     InvalidRequest,
     NotATty,
     RunConflict,
@@ -34,15 +37,16 @@ from .errors import (
     StorageUnavailable,
     TooManyRuns,
 )
+from .executors import Executor, ExecutorUnavailable, LocalExecutor
 from .fanout import OutputFeed, StreamQuery, Subscription
 from .feeds import StoredFeeds, with_stored_counts
-from .logs import OutputGone
+from .logs import LogWriter, OutputGone
 from .owners import OwnerLock
 from .pages import Page, PageCursor
-from .processes import signal_run
 from .records import RunRequest, StoredRun
+from .remote import RemoteRun
 from .retention import BATCH, Retention
-from .run import LaunchSpec, RunProcess, RunTimings
+from .run import ActiveRun, LaunchSpec, LocalRun, RunTimings
 from .storage import MIN_FREE_BYTES, Storage
 
 log = logging.getLogger(__name__)
@@ -59,6 +63,16 @@ class ManagerConfig:
 
     root_dir: Path
     env_factory: Callable[[], dict[str, str]]
+    #: The variables every run gets over its base environment (``c.NebulaApp.child_env``);
+    #: a remote run's base is its worker's environment, not this server's.
+    child_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    executors: dict[str, Executor] = dataclasses.field(
+        default_factory=lambda: {"local": LocalExecutor()}
+    )
+    default_executor: str = "local"
+    #: The server's base URL as agents reach it (http or https); see ``c.NebulaApp.agent_url``.
+    agent_url: str = ""
+    agent_lost_timeout_seconds: float = 30.0
     max_concurrent_runs: int = 8
     max_queued_runs: int = 100
     retention: Retention = dataclasses.field(default_factory=Retention)
@@ -73,10 +87,11 @@ class RunManager:
         self.owners = owners
         self.config = config
         self.shutting_down = False
-        self._live: dict[str, RunProcess] = {}
-        self._queue: collections.deque[tuple[RunProcess, LaunchSpec]] = collections.deque()
+        self._live: dict[str, ActiveRun] = {}
+        self._queue: collections.deque[ActiveRun] = collections.deque()
         self._running: set[str] = set()
-        self._unsaved: set[RunProcess] = set()
+        self._unsaved: set[ActiveRun] = set()
+        self._adopted: list[RemoteRun] = []
         self._feeds = StoredFeeds(storage)
         self._pages = PageCursor(storage.records.meta("cursor_key", uuid.uuid4().hex))
         self._tasks: set[asyncio.Task[None]] = set()
@@ -84,17 +99,25 @@ class RunManager:
     # -- start-up and housekeeping ---------------------------------------------------------
 
     def recover(self, *, at_start: bool = True) -> None:
-        """End the stored active runs whose server is provably gone (``server_lost``).
+        """Deal with the stored active runs whose server is provably gone.
 
-        Runs of a live server that shares the data dir are left alone (CONTRACT §1.2). Runs
-        stored before servers had owners are taken for lost only ``at_start``: a periodic
-        pass cannot tell an older server that still runs from one that died.
+        A local run ends ``server_lost`` (its leftovers are killed by their marker). A remote
+        run is adopted: its agent may reconnect within ``agent_lost_timeout_seconds`` and
+        continue with no gap (CONTRACT §7). Runs of a live server that shares the data dir
+        are left alone (CONTRACT §1.2). Runs stored before servers had owners are taken for
+        lost only ``at_start``: a periodic pass cannot tell an older server that still runs
+        from one that died.
         """
         gone: set[str] = set()
         for run, owner in self.storage.records.active():
             if run.id in self._live or (owner is None and not at_start):
                 continue
             if not self.owners.is_gone(owner):
+                continue
+            if owner is not None:
+                gone.add(owner)
+            if run.executor != "local" and run.executor in self.config.executors:
+                self._adopt(run)
                 continue
             if run.pid is not None or run.status is RunStatus.RUNNING:
                 # After a crash the pid may have been reused: trust only the run's marker.
@@ -107,16 +130,49 @@ class RunManager:
             with contextlib.suppress(sqlite3.Error):
                 self.storage.records.update(run)
             log.warning("Run %s was active when its server stopped: marked failed.", run.id)
-            if owner is not None:
-                gone.add(owner)
         for owner in gone:
             self.owners.forget(owner)
 
+    def _adopt(self, run: StoredRun) -> None:
+        """Take over a remote run of a server that is gone; its agent may come back."""
+        try:
+            self.storage.records.adopt(run.id, self.owners.owner)
+            writer = self.storage.writer(run.id)
+        except (OSError, sqlite3.Error):
+            log.exception("Could not take over remote run %s", run.id)
+            return
+        with_stored_counts(run, self.storage.reader(run.id))
+        remote = self._remote_run(run, None, writer, {})
+        remote.feed.last_seq = run.last_seq
+        self._live[run.id] = remote
+        log.info("Took over remote run %s; waiting for its agent.", run.id)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._adopted.append(remote)  # start() resumes it once the loop runs
+            return
+        remote.resume()
+        self._spawn(self.config.executors[run.executor].reattach([run.id]))
+
     def start(self) -> None:
-        """Start the periodic housekeeping and retention (call once the event loop runs)."""
+        """Start housekeeping, retention and engine watching (once the event loop runs)."""
         self._spawn(self._housekeeping())
         if self.config.retention.enabled:
             self._spawn(self._retain())
+        for executor in self.config.executors.values():
+            executor.watch(self._engine_lost)
+        adopted, self._adopted = self._adopted, []
+        for run in adopted:
+            run.resume()
+        for executor in self.config.executors.values():
+            ids = [run.record.id for run in adopted if run.record.executor == executor.name]
+            if ids:
+                self._spawn(executor.reattach(ids))
+
+    def _engine_lost(self, run_id: str, why: str) -> None:
+        live = self._live.get(run_id)
+        if isinstance(live, RemoteRun):
+            live.engine_lost(why)
 
     async def _retain(self) -> None:
         while not self.shutting_down:
@@ -222,39 +278,130 @@ class RunManager:
 
     @property
     def active_count(self) -> int:
-        """Return how many of this server's runs are queued or running."""
-        return len(self._running) + len(self._queue)
+        """Return how many of this server's runs are queued or running (local or remote)."""
+        return len(self._live)
+
+    def agent_run(self, run_id: str, credential: str) -> RemoteRun:
+        """Return the remote run whose agent presents ``credential`` (CONTRACT §7).
+
+        Raises :class:`AgentUnknown` for a wrong credential, an ended run, a local run or a
+        run of another server alike.
+        """
+        live = self._live.get(run_id)
+        if not isinstance(live, RemoteRun) or not live.verify(credential):
+            raise AgentUnknown()
+        return live
 
     # -- commands --------------------------------------------------------------------------
 
     async def create(self, request: RunRequest) -> RunRecord:
         """Store and start (or queue) a new run; return its record.
 
-        A run that gets a slot at once is spawned before this returns, so the record says
-        ``running`` (or ``failed`` for a spawn error). Raises :class:`InvalidRequest` (bad
-        cwd), :class:`TooManyRuns` (queue full), :class:`StorageFull`, :class:`ShuttingDown`.
+        A local run that gets a slot at once is spawned before this returns, so the record
+        says ``running`` (or ``failed`` for a spawn error); a remote run is ``queued`` once
+        its engine holds it (CONTRACT §7). Raises :class:`InvalidRequest` (bad cwd, unknown
+        or unconfigured executor), :class:`TooManyRuns` (queue full), :class:`StorageFull`,
+        :class:`ShuttingDown`.
         """
         if self.shutting_down:
             raise ShuttingDown("The server is shutting down.")
+        executor = self._executor(request)
         cwd, cwd_label = self._resolve_cwd(request.cwd)
-        self._check_capacity()
+        if not executor.remote:
+            self._check_capacity()
+        elif self.storage.free_bytes() < MIN_FREE_BYTES:
+            raise StorageFull(_FULL)
         run_id = uuid.uuid4().hex[:16]
         record = StoredRun(
-            id=run_id, command=request.command, cwd=cwd_label, name=request.name, tty=request.tty
+            id=run_id,
+            command=request.command,
+            cwd=cwd_label,
+            name=request.name,
+            tty=request.tty,
+            executor=executor.name,
         )
-        run = self._store_new(record)
-        self._live[run_id] = run
-        run.feed.publish_status(record)
+        writer = self._store_new(record)
         command = request.command
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         terminal_env = _TTY_ENV if request.tty else {}
+        if executor.remote:
+            env = {**self.config.child_env, **terminal_env, **request.env, RUN_ID_ENV: run_id}
+            job = link.AgentJob(
+                run_id=run_id,
+                url=self._agent_endpoint(run_id),
+                credential="",  # made by the run, stored only hashed
+                argv=argv,
+                cwd=str(cwd),
+                env=env,
+                tty=request.tty,
+                cancel_grace_seconds=self.config.timings.cancel_grace_seconds,
+                drain_timeout_seconds=self.config.timings.drain_timeout_seconds,
+                lost_timeout_seconds=self.config.agent_lost_timeout_seconds,
+            )
+            remote = self._remote_run(record, job, writer, request.resources)
+            self._live[run_id] = remote
+            remote.feed.publish_status(record)
+            await asyncio.shield(self._spawn(remote.start()))
+            return record.to_record()
         env = {**self.config.env_factory(), **terminal_env, **request.env, RUN_ID_ENV: run_id}
         spec = LaunchSpec(argv=argv, cwd=cwd, env=env, tty=request.tty)
-        self._queue.append((run, spec))
+        run = LocalRun(
+            record,
+            spec,
+            records=self.storage.records,
+            writer=writer,
+            feed=OutputFeed(self.storage.reader(record.id)),
+            timings=self.config.timings,
+            on_end=self._on_run_end,
+        )
+        self._live[run_id] = run
+        run.feed.publish_status(record)
+        self._queue.append(run)
         spawn = self._start_next().get(run_id)
         if spawn is not None:
             await asyncio.shield(spawn)
         return record.to_record()
+
+    def _executor(self, request: RunRequest) -> Executor:
+        name = request.executor or self.config.default_executor
+        executor = self.config.executors.get(name)
+        if executor is None:
+            # Not repeated back (client text); the names this server knows are listed.
+            known = ", ".join(sorted(self.config.executors))
+            raise InvalidRequest(f"Unknown 'executor'; this server offers {known}.")
+        try:
+            executor.check(request.resources)
+        except ExecutorUnavailable as exc:
+            raise InvalidRequest(str(exc)) from None
+        return executor
+
+    def _agent_endpoint(self, run_id: str) -> str:
+        base = self.config.agent_url
+        if base.startswith("https://"):
+            base = "wss://" + base[len("https://") :]
+        elif base.startswith("http://"):
+            base = "ws://" + base[len("http://") :]
+        return base.rstrip("/") + "/" + link.AGENT_PATH.format(run_id=run_id)
+
+    def _remote_run(
+        self,
+        record: StoredRun,
+        job: link.AgentJob | None,
+        writer: LogWriter,
+        resources: dict[str, float],
+    ) -> RemoteRun:
+        return RemoteRun(
+            record,
+            job,
+            executor=self.config.executors[record.executor],
+            resources=resources,
+            lost_timeout_seconds=self.config.agent_lost_timeout_seconds,
+            records=self.storage.records,
+            writer=writer,
+            feed=OutputFeed(self.storage.reader(record.id)),
+            timings=self.config.timings,
+            on_end=self._on_run_end,
+        )
 
     def _check_capacity(self) -> None:
         if len(self._running) >= self.config.max_concurrent_runs and (
@@ -267,11 +414,11 @@ class RunManager:
         if self.storage.free_bytes() < MIN_FREE_BYTES:
             raise StorageFull(_FULL)
 
-    def _store_new(self, record: StoredRun) -> RunProcess:
+    def _store_new(self, record: StoredRun) -> LogWriter:
         """Insert the record and open its log files; raise :class:`StorageFull` if impossible."""
         try:
             self.storage.records.insert(record, self.owners.owner)
-            writer = self.storage.writer(record.id)
+            return self.storage.writer(record.id)
         except (OSError, sqlite3.Error) as exc:
             log.error("Could not store a new run: %s", exc)
             with contextlib.suppress(OSError, sqlite3.Error):
@@ -279,14 +426,6 @@ class RunManager:
             if _is_full(exc):
                 raise StorageFull(_FULL) from None
             raise StorageUnavailable(_UNWRITABLE) from None
-        return RunProcess(
-            record,
-            records=self.storage.records,
-            writer=writer,
-            feed=OutputFeed(self.storage.reader(record.id)),
-            timings=self.config.timings,
-            on_end=self._on_run_end,
-        )
 
     def cancel(self, run_id: str) -> RunRecord:
         """Cancel a queued or running run and return its record; repeating it is harmless.
@@ -309,11 +448,9 @@ class RunManager:
         run.cancel_requested = True
         return run.to_record()
 
-    def _cancel_live(self, run: RunProcess) -> None:
-        for index, (queued, _) in enumerate(self._queue):
-            if queued is run:
-                del self._queue[index]
-                break
+    def _cancel_live(self, run: ActiveRun) -> None:
+        with contextlib.suppress(ValueError):
+            self._queue.remove(run)
         run.cancel()
 
     def send_input(self, run_id: str, data: str) -> None:
@@ -328,7 +465,7 @@ class RunManager:
         """Set a terminal-mode run's terminal size (CONTRACT §3 ``resize``); errors as above."""
         self._terminal_run(run_id).resize(cols, rows)
 
-    def _terminal_run(self, run_id: str) -> RunProcess:
+    def _terminal_run(self, run_id: str) -> ActiveRun:
         live = self._live.get(run_id)
         if live is not None:
             return live
@@ -358,9 +495,10 @@ class RunManager:
         storage or a run is in.
         """
         self.shutting_down = True
-        active = list(self._live.values())
+        # Remote runs go on without this server: their agents reconnect to the next one.
+        active = [run for run in self._live.values() if run.local]
         while self._queue:
-            run, _ = self._queue.popleft()
+            run = self._queue.popleft()
             run.cancel(EndReason.SERVER_SHUTDOWN)
         for run in active:
             with contextlib.suppress(RunConflict):
@@ -374,6 +512,9 @@ class RunManager:
                 )
         for task in list(self._tasks):
             task.cancel()
+        for executor in self.config.executors.values():
+            with contextlib.suppress(Exception):
+                await executor.close()
         # A last try for records a full disk kept from being saved: else the next start
         # would take those runs for lost.
         self._unsaved = {run for run in self._unsaved if not run.save()}
@@ -397,9 +538,9 @@ class RunManager:
         """Start queued runs while slots are free; return their spawn tasks by run id."""
         started: dict[str, asyncio.Task[None]] = {}
         while self._queue and len(self._running) < self.config.max_concurrent_runs:
-            run, spec = self._queue.popleft()
+            run = self._queue.popleft()
             self._running.add(run.record.id)
-            started[run.record.id] = self._spawn(run.start(spec))
+            started[run.record.id] = self._spawn(run.start())
         return started
 
     def _spawn(self, coroutine: Coroutine[object, object, None]) -> asyncio.Task[None]:
@@ -408,7 +549,7 @@ class RunManager:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _on_run_end(self, run: RunProcess) -> None:
+    def _on_run_end(self, run: ActiveRun) -> None:
         # The slot is released whatever happened to storage (CONTRACT §1.2).
         self._running.discard(run.record.id)
         self._live.pop(run.record.id, None)

@@ -13,6 +13,7 @@ once the spawn returns (see ``server/run.py``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,6 +67,12 @@ class StoredRun:
     executor: str = "local"
     host: str | None = None
     unstored_bytes: int = 0
+    # Server-only fields of a remote run (CONTRACT §7): the SHA-256 of its agent credential
+    # (never the credential), the agent that claimed it (an engine's retry of the task is
+    # refused) and the engine's name for the worker.
+    agent_credential_sha256: str | None = None
+    agent_id: str | None = None
+    worker: str | None = None
 
     def move_to(self, status: RunStatus) -> None:
         """Change status as :data:`TRANSITIONS` allows; raise :class:`IllegalTransition`."""
@@ -104,7 +111,13 @@ class StoredRun:
 
     def to_storage(self) -> dict[str, Any]:
         """Return the record with the server-only fields, for the database."""
-        return {**self.to_record(), "pid": self.pid}
+        return {
+            **self.to_record(),
+            "pid": self.pid,
+            "agent_credential_sha256": self.agent_credential_sha256,
+            "agent_id": self.agent_id,
+            "worker": self.worker,
+        }
 
     @classmethod
     def from_storage(cls, data: dict[str, Any]) -> StoredRun:
@@ -121,8 +134,6 @@ class StoredRun:
 
 
 _REQUEST_FIELDS = {"command", "cwd", "env", "name", "tty", "executor", "resources"}
-#: The executors this server offers (CONTRACT §7); others are refused with 400.
-EXECUTORS = ("local",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +145,10 @@ class RunRequest:
     env: dict[str, str] = dataclasses.field(default_factory=dict)
     name: str | None = None
     tty: bool = False
+    #: The executor's name; None means the server's default (CONTRACT §7).
+    executor: str | None = None
+    #: Engine resource constraints, e.g. ``{"GPU": 1}`` (CONTRACT §7).
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_json(cls, body: object) -> RunRequest:
@@ -159,26 +174,37 @@ class RunRequest:
         tty = body.get("tty", False)
         if not isinstance(tty, bool):
             raise ValueError("'tty' must be true or false.")
-        _executor(body.get("executor", "local"), body.get("resources"))
-        return cls(command=command, cwd=cwd, env=_env(body.get("env", {})), name=name, tty=tty)
-
-
-def _executor(executor: object, resources: object) -> None:
-    if not isinstance(executor, str):
-        raise ValueError("'executor' must be a string.")
-    if executor not in EXECUTORS:
-        # Not repeated back; the configured ones are listed (CONTRACT §7).
-        raise ValueError(
-            f"Unknown or unconfigured 'executor'; this server offers {', '.join(EXECUTORS)}."
+        executor = body.get("executor")
+        if executor is not None and not isinstance(executor, str):
+            raise ValueError("'executor' must be a string.")
+        return cls(
+            command=command,
+            cwd=cwd,
+            env=_env(body.get("env", {})),
+            name=name,
+            tty=tty,
+            executor=executor,
+            resources=_resources(body.get("resources")),
         )
-    if resources is not None:
-        if not isinstance(resources, dict) or not all(
-            isinstance(key, str) and isinstance(value, int | float) and not isinstance(value, bool)
-            for key, value in resources.items()
-        ):
-            raise ValueError("'resources' must be an object mapping names to numbers.")
-        if resources:
-            raise ValueError("'resources' need an executor that places runs (e.g. dask).")
+
+
+def _resources(resources: object) -> dict[str, float]:
+    if resources is None:
+        return {}
+    if not isinstance(resources, dict) or not all(
+        isinstance(key, str)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+        for key, value in resources.items()
+    ):
+        raise ValueError("'resources' must be an object mapping names to positive numbers.")
+    for key in resources:
+        _check_text(key, "resources")
+        if not key:
+            raise ValueError("'resources' has an empty name.")
+    return {key: float(value) for key, value in resources.items()}
 
 
 def _command(command: object) -> list[str] | str:

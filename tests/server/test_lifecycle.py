@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ..support.jupyter import Api, child, read_all
+from ..support.jupyter import Api, both_executors, child, read_all
 from ..support.processes import alive, read_pids
 from ..support.waiting import wait_for
 
@@ -18,6 +18,7 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
 @pytest.mark.parametrize("ignore_term", [False, True])
+@both_executors
 async def test_cancel_kills_children_and_grandchildren(
     api: Api, tmp_path: Path, ignore_term: bool
 ) -> None:
@@ -37,6 +38,7 @@ async def test_cancel_kills_children_and_grandchildren(
     await wait_for(lambda: not any(alive(pid) for pid in pids), 5)
 
 
+@both_executors
 async def test_cancel_broadcast_comes_fast(api: Api) -> None:
     record = await api.create(child("ignore_term"))
     await api.wait_output(record["id"], b"ignoring")
@@ -50,6 +52,7 @@ async def test_cancel_broadcast_comes_fast(api: Api) -> None:
     assert messages[-1]["status"] == "cancelled"
 
 
+@both_executors
 async def test_cancel_racing_natural_exit_gives_one_terminal_status(api: Api) -> None:
     for _ in range(15):
         record = await api.create(["true"])
@@ -68,6 +71,7 @@ async def test_cancel_racing_natural_exit_gives_one_terminal_status(api: Api) ->
         assert final["status"] == terminal[0]["status"]
 
 
+@both_executors
 async def test_drain_timeout_when_a_detached_grandchild_holds_the_pipe(api: Api) -> None:
     # The grandchild leaves the process group (setsid), so only the drain deadline ends the run.
     script = "setsid sleep 5 & echo started"

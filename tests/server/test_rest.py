@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from ..support.jupyter import Api, child
+from ..support.jupyter import Api, both_executors, child
 from ..support.waiting import wait_for
 
 
@@ -23,14 +23,19 @@ async def expect_error(api: Api, code: int, method: str, *path: str, **kwargs: A
     return body
 
 
-async def test_create_runs_and_records_success(api: Api, jp_base_url: str) -> None:
+@both_executors
+async def test_create_runs_and_records_success(
+    api: Api, jp_base_url: str, run_executor: str
+) -> None:
     response = await api.request("POST", "runs", body={"command": child("lines", 3), "name": "n"})
     assert response.code == 201
     record = json.loads(response.body)
     assert response.headers["Location"] == f"{jp_base_url}api/nebula/runs/{record['id']}"
     assert record["name"] == "n" and record["cwd"] == ""
     # Nothing else is queued: it starts at once (a quick child may even have ended already).
-    assert record["status"] in ("running", "succeeded")
+    # A remote run is queued until its engine has started it on a worker (CONTRACT §7).
+    started = ("running", "succeeded")
+    assert record["status"] in (("queued", *started) if run_executor == "dask" else started)
     done = await api.wait_done(record["id"])
     assert done["status"] == "succeeded"
     assert done["exit_code"] == 0 and done["signal"] is None and done["reason"] == "exited"
@@ -40,6 +45,7 @@ async def test_create_runs_and_records_success(api: Api, jp_base_url: str) -> No
     assert await api.logs(record["id"], stream="stdout") == b"line 1\nline 2\nline 3\n"
 
 
+@both_executors
 async def test_shell_string_and_failure(api: Api) -> None:
     record = await api.create("echo hi; echo oops >&2; exit 3")
     done = await api.wait_done(record["id"])
@@ -48,6 +54,7 @@ async def test_shell_string_and_failure(api: Api) -> None:
     assert await api.logs(record["id"], stream="stderr") == b"oops\n"
 
 
+@both_executors
 async def test_killed_by_own_signal_is_failed_signalled(api: Api) -> None:
     record = await api.create("kill -9 $$")
     done = await api.wait_done(record["id"])
@@ -56,6 +63,7 @@ async def test_killed_by_own_signal_is_failed_signalled(api: Api) -> None:
     assert done["reason"] == "signalled"
 
 
+@both_executors
 async def test_spawn_error_is_failed(api: Api) -> None:
     record = await api.create(["/no/such/binary-nebula"])
     done = await api.wait_done(record["id"])
@@ -63,10 +71,17 @@ async def test_spawn_error_is_failed(api: Api) -> None:
     assert "no/such/binary-nebula" in done["error"]
 
 
-async def test_a_run_that_never_started_never_says_running(api: Api) -> None:
-    # The create answer already knows: the spawn is awaited for a run that gets a slot.
+@both_executors
+async def test_a_run_that_never_started_never_says_running(api: Api, run_executor: str) -> None:
     record = await api.create(["/no/such/binary-nebula"], cwd="")
-    assert (record["status"], record["started_at"]) == ("failed", None)
+    if run_executor == "local":
+        # The create answer already knows: the spawn is awaited for a run that gets a slot.
+        assert (record["status"], record["started_at"]) == ("failed", None)
+    else:
+        # A remote spawn happens on a worker, later: queued, then failed.
+        assert record["status"] == "queued"
+        record = await api.wait_done(record["id"])
+        assert (record["status"], record["started_at"]) == ("failed", None)
     messages = await api.stream(record["id"])
     assert [m["status"] for m in messages if m["type"] == "status"] == ["failed"]
 
@@ -132,6 +147,7 @@ async def test_get_unknown_and_malformed_ids(api: Api) -> None:
     assert info.value.code in (400, 404)
 
 
+@both_executors
 async def test_cancel_then_conflict_and_delete(api: Api) -> None:
     record = await api.create(child("ignore_term"))
     await api.wait_output(record["id"], b"ignoring SIGTERM")
@@ -152,6 +168,7 @@ async def test_cancel_then_conflict_and_delete(api: Api) -> None:
     await expect_error(api, 404, "GET", "runs", record["id"], "logs")
 
 
+@both_executors
 async def test_logs_follow_streams_until_the_end(api: Api) -> None:
     record = await api.create(child("lines", 200, 0.002))
     chunks: list[bytes] = []

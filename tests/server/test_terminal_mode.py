@@ -219,7 +219,7 @@ async def test_tty_must_be_a_boolean_and_executors_are_checked(api: Api) -> None
 async def test_a_terminal_that_cannot_open_ends_the_run_and_frees_its_slot(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nebula_jupyter.server import terminal
+    from nebula_jupyter.process import terminal
 
     def no_pty() -> tuple[int, int]:
         raise OSError(24, "Too many open files")

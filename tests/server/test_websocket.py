@@ -11,7 +11,7 @@ import pytest
 from tornado.httpclient import HTTPClientError
 from tornado.websocket import WebSocketClientConnection
 
-from ..support.jupyter import Api, child, output_text, read_all
+from ..support.jupyter import Api, both_executors, child, output_text, read_all
 from ..support.waiting import wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -38,6 +38,7 @@ def assert_well_formed(messages: list[dict[str, Any]]) -> None:
     assert len(terminal) == 1 and messages[-1] is terminal[0]
 
 
+@both_executors
 async def test_live_stream_status_first_output_then_terminal_last(api: Api) -> None:
     record = await api.create(child("lines", 30, 0.01))
     ws = await api.connect(record["id"])
@@ -52,6 +53,7 @@ async def test_live_stream_status_first_output_then_terminal_last(api: Api) -> N
     assert output_text(messages, "stderr") == "".join(f"err {i}\n" for i in (10, 20, 30))
 
 
+@both_executors
 async def test_finished_run_replays_then_terminal_status(api: Api) -> None:
     record = await api.create(child("lines", 20))
     await api.wait_done(record["id"])
@@ -61,6 +63,7 @@ async def test_finished_run_replays_then_terminal_status(api: Api) -> None:
     assert output_text(messages, "stdout").count("\n") == 20
 
 
+@both_executors
 async def test_after_resumes_exactly(api: Api) -> None:
     writes = [arg for i in range(50) for arg in (f"out:{f'{i},'.encode().hex()}", "sleep:0.002")]
     record = await api.create(child("write_bytes", *writes))
@@ -95,6 +98,7 @@ async def test_unknown_run_is_404(api: Api) -> None:
     assert info.value.code == 404
 
 
+@both_executors
 async def test_tail_skips_history_and_announces_it(api: Api) -> None:
     chunks = [f"out:{('x' * 100).encode().hex()}", "sleep:0.05"] * 10
     record = await api.create(child("write_bytes", *chunks))
@@ -117,6 +121,7 @@ async def test_tail_skips_history_and_announces_it(api: Api) -> None:
     assert len(output_text(tiny)) == 100
 
 
+@both_executors
 async def test_utf8_never_split_and_invalid_bytes_replaced(api: Api) -> None:
     emoji = "😀".encode()
     record = await api.create(
@@ -143,6 +148,7 @@ async def test_utf8_never_split_and_invalid_bytes_replaced(api: Api) -> None:
     assert await api.logs(record["id"], stream="stderr") == b"bad:\xff\x00\xfe"
 
 
+@both_executors
 async def test_twenty_clients_get_identical_complete_output(api: Api) -> None:
     record = await api.create(child("lines", 2000, 0.0005))
     sockets = await asyncio.gather(*(api.connect(record["id"]) for _ in range(20)))
@@ -154,6 +160,7 @@ async def test_twenty_clients_get_identical_complete_output(api: Api) -> None:
     assert len({output_text(m) for m in results}) == 1
 
 
+@both_executors
 async def test_resume_at_random_points_yields_every_line_once(api: Api) -> None:
     rng = random.Random(1234)
     record = await api.create(child("lines", 3000, 0.0003))
@@ -178,11 +185,13 @@ async def test_resume_at_random_points_yields_every_line_once(api: Api) -> None:
     assert lines == [f"line {i}" for i in range(1, 3001)]
 
 
+@both_executors
 async def test_cancel_message_and_conflict_error(api: Api) -> None:
     record = await api.create(child("lines", 100000, 0.01))
     ws = await api.connect(record["id"])
     first = json.loads(await ws.read_message())
     assert first["type"] == "status" and first["status"] in ("queued", "running")
+    await next_of_type(ws, "stdout")  # running (a remote run is queued until it starts)
     ws.write_message(json.dumps({"type": "cancel"}))
     messages = await read_all(ws)
     statuses = [m for m in messages if m["type"] == "status"]
@@ -208,6 +217,7 @@ async def test_bad_messages_get_errors_and_socket_stays_open(api: Api) -> None:
     await api.request("POST", "runs", record["id"], "cancel")
 
 
+@both_executors
 async def test_window_limits_unacknowledged_bytes(api: Api) -> None:
     record = await api.create(child("flood", 600_000))
     await api.wait_done(record["id"])
@@ -239,6 +249,7 @@ async def test_window_limits_unacknowledged_bytes(api: Api) -> None:
     assert received == 600_000
 
 
+@both_executors
 async def test_twenty_megabyte_line_without_newline(api: Api) -> None:
     record = await api.create(child("flood", 20_000_000, 0))
     messages = await api.stream(record["id"])
@@ -247,6 +258,7 @@ async def test_twenty_megabyte_line_without_newline(api: Api) -> None:
     assert len(await api.logs(record["id"])) == 20_000_000
 
 
+@both_executors
 async def test_status_broadcast_to_every_client(api: Api) -> None:
     record = await api.create(child("ignore_term"))
     await api.wait_output(record["id"], b"ignoring")

@@ -7,11 +7,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import tornado.websocket
 
 from .waiting import wait_for
 
 CHILDREN = Path(__file__).parent / "children"
+
+#: Run a contract test twice: with local runs, and with runs on a real Dask cluster (the
+#: server's default executor becomes "dask"; CONTRACT §7: a remote run keeps every guarantee).
+both_executors = pytest.mark.parametrize("run_executor", ["local", "dask"], indirect=True)
 CANARY_TOKEN = "canary-5c1e7f0d-nebula-extension-token"
 TERMINAL = ("succeeded", "failed", "cancelled")
 

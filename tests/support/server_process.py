@@ -44,9 +44,13 @@ class ServerProcess:
         self.port = 0
         self.log_path = tmp_path / "server.log"
 
-    async def start(self, **nebula: Any) -> None:
-        """Start the server and wait until the extension answers."""
-        self.port = free_port()
+    async def start(self, config: dict[str, Any] | None = None, **nebula: Any) -> None:
+        """Start the server and wait until the extension answers.
+
+        ``nebula`` are NebulaApp settings; ``config`` adds other sections (e.g. DaskExecutor).
+        The port stays the same across a stop and a start (agents reconnect to it).
+        """
+        self.port = self.port or free_port()
         config = {
             "ServerApp": {
                 "jpserver_extensions": {"nebula_jupyter": True},
@@ -65,6 +69,7 @@ class ServerProcess:
                 "drain_timeout_seconds": 1.0,
                 **nebula,
             },
+            **(config or {}),
         }
         config_path = self.tmp_path / "jupyter_server_config.json"
         config_path.write_text(json.dumps(config))

@@ -26,3 +26,16 @@ async def wait_for(
         last = value  # type: ignore[assignment]
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """The same deadline for synchronous fixtures, which run outside the event loop."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        last = value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nebula_jupyter.server.run import _signal_name, utf8_boundary
+from nebula_jupyter.process.child import exit_fields, utf8_boundary
 
 
 def test_boundary_holds_back_an_incomplete_character() -> None:
@@ -51,7 +51,10 @@ def test_arbitrary_bytes_are_preserved(raw: bytes, step: int) -> None:
     assert len(carry) < 4
 
 
-def test_signal_names() -> None:
-    assert _signal_name(9) == "SIGKILL"
-    assert _signal_name(15) == "SIGTERM"
-    assert _signal_name(200) == "SIG200"
+def test_exit_fields() -> None:
+    assert exit_fields(0) == (0, None)
+    assert exit_fields(3) == (3, None)
+    assert exit_fields(None) == (None, None)
+    assert exit_fields(-9) == (None, "SIGKILL")
+    assert exit_fields(-15) == (None, "SIGTERM")
+    assert exit_fields(-200) == (None, "SIG200")

@@ -104,9 +104,16 @@ class Terminal:
         self._slave = -1
         loop = asyncio.get_running_loop()
         reading = os.fdopen(os.dup(self._master), "rb", buffering=0)
-        self._reader, _ = await loop.connect_read_pipe(lambda: _Reader(on_output, on_end), reading)
+        self._reader, self._protocol = await loop.connect_read_pipe(
+            lambda: _Reader(on_output, on_end), reading
+        )
         writing = os.fdopen(os.dup(self._master), "wb", buffering=0)
         self._writer, _ = await loop.connect_write_pipe(asyncio.Protocol, writing)
+
+    @property
+    def reader(self) -> asyncio.ReadTransport | None:
+        """The transport reading the master end (to pause and resume reading)."""
+        return self._reader
 
     def flush(self) -> None:
         """Hand over the output gathered so far (before stderr output, to keep seq order)."""
