@@ -194,14 +194,21 @@ class Agent:
         if self.worker:
             env[WORKER_ENV] = self.worker
         spec = LaunchSpec(argv=job.argv, cwd=Path(job.cwd), env=env, tty=job.tty)
+        where = self.worker or socket.gethostname()
+        if not spec.cwd.is_dir():
+            # The usual cause: no shared file system between the server and this worker.
+            self._spawn_failed(f"the folder {job.cwd} does not exist on worker {where}")
+            return
         try:
             await self._child.start(spec)
         except Exception as exc:
             message = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             filename = getattr(exc, "filename", None)
-            error = f"{message}: {filename}" if filename else message
-            self._exit = ExitState(None, None, self._seq, error=error)
-            self._send_state()
+            self._spawn_failed(f"{message}: {filename}" if filename else message)
+
+    def _spawn_failed(self, error: str) -> None:
+        self._exit = ExitState(None, None, self._seq, error=error)
+        self._send_state()
 
     def _cancel(self) -> None:
         if self._started and self._exit is None and not self._cancelling:

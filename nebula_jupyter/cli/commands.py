@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import functools
 import json
+import math
 import signal
 import sys
 import threading
@@ -118,6 +119,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "cwd": args.cwd,
         "env": env or None,
         "tty": True if args.tty else None,
+        "executor": args.executor,
+        "resources": dict(_parse_resource(args, item) for item in args.resource) or None,
     }
     client = _client(args)
     try:
@@ -165,6 +168,17 @@ def _parse_env(args: argparse.Namespace, item: str) -> tuple[str, str]:
     if not sep or not key:
         _usage_error(args, f"--env expects KEY=VALUE, got {item!r}")
     return key, value
+
+
+def _parse_resource(args: argparse.Namespace, item: str) -> tuple[str, float]:
+    key, sep, value = item.partition("=")
+    try:
+        amount = float(value)
+    except ValueError:
+        amount = -1.0
+    if not sep or not key or not math.isfinite(amount) or amount <= 0:
+        _usage_error(args, f"--resource expects NAME=POSITIVE_NUMBER, e.g. GPU=1, got {item!r}")
+    return key, amount
 
 
 def _usage_error(args: argparse.Namespace, message: str) -> NoReturn:
@@ -341,6 +355,19 @@ def build_parser() -> _Parser:
         action="store_true",
         help="terminal mode: the run gets a pseudo-terminal (colours, progress bars, line by line\n"
         "output); on a terminal, your keys and window size go to it",
+    )
+    run.add_argument(
+        "--executor",
+        metavar="NAME",
+        help="where the run executes: local, dask, or another executor the server offers;\n"
+        "default: the server's default_executor",
+    )
+    run.add_argument(
+        "--resource",
+        action="append",
+        default=[],
+        metavar="KEY=NUMBER",
+        help="an engine resource the run needs, e.g. GPU=1 (repeatable; remote executors)",
     )
     run.add_argument(
         "-d", "--detach", action="store_true", help="print the run id and exit without following"

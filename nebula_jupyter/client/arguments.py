@@ -127,6 +127,33 @@ def _env(env: object) -> dict[str, str] | None:
     return checked_env
 
 
+def _executor(executor: object) -> str | None:
+    if executor is None:
+        return None
+    if not isinstance(executor, str):
+        raise TypeError(f"executor must be a name such as 'dask', not {_kind(executor)}")
+    if not executor:
+        raise ValueError("executor must not be empty (None means the server's default)")
+    return _text(executor, "executor")
+
+
+def _resources(resources: object) -> dict[str, float] | None:
+    if resources is None:
+        return None
+    if not isinstance(resources, Mapping):
+        raise TypeError(f"resources must be a mapping such as {{'GPU': 1}}, not {_kind(resources)}")
+    checked = {}
+    for key, value in resources.items():
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"resources keys must be non-empty strings, not {key!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"resources[{key!r}] must be a number, not {_kind(value)}")
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"resources[{key!r}] must be a positive number, not {value!r}")
+        checked[_text(key, "resources key")] = float(value)
+    return checked
+
+
 def _run_options(options: object) -> RunOptions:
     assert isinstance(options, dict)  # the **options of an entry point
     known = RunOptions.__optional_keys__
@@ -253,6 +280,8 @@ ARGUMENT_CHECKS: dict[str, Callable[[Any], Any]] = {
     "limit": _limit,
     "follow": _flag("follow"),
     "tty": _optional_flag("tty"),
+    "executor": _executor,
+    "resources": _resources,
     "url": _url,
     "token": _token,
 }

@@ -104,13 +104,17 @@ class RunOptions(TypedDict, total=False):
 
     ``name``: a label. ``cwd``: working directory, relative to the server's root or absolute
     inside it. ``env``: variables over the server's child environment. ``tty``: terminal mode
-    (a pty for stdin and stdout, CONTRACT §1.1).
+    (a pty for stdin and stdout, CONTRACT §1.1). ``executor``: where the run executes
+    (``"local"``, ``"dask"``…; CONTRACT §7). ``resources``: engine resource constraints such
+    as ``{"GPU": 1}``.
     """
 
     name: str | None
     cwd: str | None
     env: Mapping[str, str] | None
     tty: bool | None
+    executor: str | None
+    resources: Mapping[str, float] | None
 
 
 def create_run(command: Command, **options: Unpack[RunOptions]) -> Call[RunRecord]:

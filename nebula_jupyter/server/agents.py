@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -50,6 +51,13 @@ class AgentSocketHandler(WebSocketHandler, JupyterHandler):  # type: ignore[misc
     def max_message_size(self) -> int:
         """Output frames are at most ``link.MAX_OUTPUT_FRAME_BYTES``."""
         return link.MAX_OUTPUT_FRAME_BYTES
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Answer refusals as JSON (CONTRACT: ``{"message": ...}``), never Jupyter's HTML page,
+        which would show a caller's own token back to it."""
+        self.set_header("Content-Type", "application/json")
+        reason = "No active run takes this agent." if status_code == 404 else self._reason
+        self.finish(json.dumps({"message": reason}))
 
     @allow_unauthenticated
     async def get(self, run_id: str) -> None:

@@ -68,6 +68,10 @@ async def run_id_from(stderr: asyncio.StreamReader) -> str:
         ["run"],
         ["run", "--"],
         ["run", "--env", "NOEQUALS", "--", "true"],
+        ["run", "--resource", "GPU", "--", "true"],
+        ["run", "--resource", "GPU=none", "--", "true"],
+        ["run", "--resource", "GPU=-1", "--", "true"],
+        ["run", "--resource", "GPU=inf", "--", "true"],
         ["logs"],
         ["logs", "--stream", "nope", "x"],
         ["ls", "--status", "nope"],
@@ -122,6 +126,25 @@ def test_exit_codes(record: dict[str, Any], code: int) -> None:
 
 
 # -- end to end -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("run_executor", ["dask"], indirect=True)
+async def test_run_on_dask_with_a_resource(cli: Cli) -> None:
+    # CONTRACT §6: nebula run --executor dask --resource K=V -- CMD, on a real cluster.
+    result = await cli.run(
+        "run",
+        "-q",
+        "--executor",
+        "dask",
+        "--resource",
+        "GPU=1",
+        "--shell",
+        "--",
+        'echo "$NEBULA_WORKER"; echo warn >&2; exit 4',
+    )
+    assert (result.code, result.stdout, result.stderr) == (4, b"gpu\n", b"warn\n")
+    missing = await cli.run("run", "-q", "--executor", "nope", "--", "true")
+    assert missing.code != 0 and b"executor" in missing.stderr
 
 
 async def test_run_exit_codes(cli: Cli) -> None:

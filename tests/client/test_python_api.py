@@ -151,6 +151,37 @@ async def test_run_wait_logs_and_exit_code(connected: NebulaClient) -> None:
     assert again == run and again.exit_code == 0 and hash(again) == hash(run)
 
 
+@pytest.mark.parametrize("run_executor", ["dask"], indirect=True)
+async def test_run_on_a_dask_worker_with_resources(connected: NebulaClient) -> None:
+    # CONTRACT §5 v2 keywords: the run lands on the worker that has a GPU.
+    code = "import os; print(os.environ['NEBULA_WORKER'])"
+    run = await asyncio.to_thread(
+        start_run, [sys.executable, "-c", code], executor="dask", resources={"GPU": 1}
+    )
+    await asyncio.to_thread(run.wait, 60)
+    record = await asyncio.to_thread(lambda: run.record)
+    assert (record["status"], record["executor"]) == ("succeeded", "dask") and record["host"]
+    assert await asyncio.to_thread(run.logs) == "gpu\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"executor": 3}, TypeError),
+        ({"executor": ""}, ValueError),
+        ({"resources": ["GPU"]}, TypeError),
+        ({"resources": {"GPU": "one"}}, TypeError),
+        ({"resources": {"GPU": 0}}, ValueError),
+        ({"resources": {"GPU": float("nan")}}, ValueError),
+    ],
+)
+def test_bad_executor_options_are_refused_before_any_request(
+    options: dict[str, Any], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        start_run(["true"], **options)
+
+
 async def test_run_with_cwd_and_env(connected: NebulaClient, jp_root_dir: Path) -> None:
     (jp_root_dir / "work").mkdir()
     run = await asyncio.to_thread(

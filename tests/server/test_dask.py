@@ -16,9 +16,11 @@ from typing import Any
 
 import psutil
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from ..support.dask_cluster import DaskCluster
-from ..support.jupyter import Api, child
+from ..support.jupyter import CANARY_TOKEN, Api, child
 from ..support.processes import alive, read_pids
 from ..support.server_process import ServerProcess, free_port
 from ..support.tcp_proxy import TcpProxy
@@ -190,7 +192,7 @@ async def test_a_frozen_agent_resumes_without_loss(
     try:
         # Frozen until the program itself is stuck in write(2): the pipe is full and
         # everything the agent held unacknowledged or unread is on hold.
-        await wait_for(lambda: _blocked_in_write(program), 20)
+        await wait_for(_StuckInWrite(program), 20, interval=0.5)
         frozen_at = (await api.get(record["id"]))["stdout_bytes"]
         assert frozen_at < size
     finally:
@@ -211,9 +213,22 @@ def _program_of(agents: list[int], script: str) -> int | None:
     return None
 
 
-def _blocked_in_write(pid: int) -> bool:
-    with open(f"/proc/{pid}/wchan") as handle:
-        return handle.read().strip().endswith("pipe_write")  # anon_pipe_write on Linux 6
+class _StuckInWrite:
+    """A condition for wait_for: the process waits in write(2) on a pipe and has written
+    nothing since the previous poll (a writer that merely waits for a busy reader moves on)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.written = -1
+
+    def __call__(self) -> bool:
+        with open(f"/proc/{self.pid}/wchan") as handle:
+            waiting = handle.read().strip().endswith("pipe_write")  # anon_pipe_write on 6.x
+        with open(f"/proc/{self.pid}/io") as handle:
+            written = int(handle.read().split("wchar:")[1].split()[0])
+        stuck = waiting and written == self.written
+        self.written = written
+        return stuck
 
 
 async def test_a_server_restart_mid_run_loses_and_repeats_nothing(
@@ -243,3 +258,121 @@ async def test_a_server_restart_mid_run_loses_and_repeats_nothing(
         assert seqs == sorted(set(seqs)) and seqs[-1] == done["last_seq"]
     finally:
         server.kill()
+
+
+async def test_the_agent_endpoint_takes_only_its_runs_credential(
+    api: Api, proxy: TcpProxy, jp_http_port: int, jp_base_url: str, jp_serverapp: Any
+) -> None:
+    await proxy.start()
+    queued = await api.create(["true"], executor="dask", resources={"GPU": 2})  # never placed
+    local = await api.create(["sleep", "30"], executor="local")
+    server_token = jp_serverapp.identity_provider.token
+    kernel_secret = jp_serverapp.web_app.settings["nebula_credentials"].kernel_secret
+    url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}api/nebula/agents/"
+    for run_id in (queued["id"], local["id"], "no-such-run", "..%2F"):
+        for credential in (None, "", "wrong", server_token, kernel_secret, CANARY_TOKEN):
+            headers = {} if credential is None else {"Authorization": f"Bearer {credential}"}
+            with pytest.raises(InvalidStatus) as info:
+                async with connect(url + run_id, additional_headers=headers, open_timeout=5):
+                    pass
+            assert info.value.response.status_code == 404
+            body = info.value.response.body.decode()
+            assert (credential or "\0") not in body and "Traceback" not in body
+    # Nothing about the credential leaks into what clients see.
+    record = await api.get(queued["id"])
+    assert not {"agent_credential_sha256", "agent_id", "worker"} & set(record)
+    await api.request("POST", "runs", queued["id"], "cancel")
+    await api.request("POST", "runs", local["id"], "cancel")
+
+
+async def test_no_secret_reaches_a_remote_run(
+    api: Api, proxy: TcpProxy, jp_serverapp: Any, cluster: DaskCluster
+) -> None:
+    await proxy.start()
+    record = await api.create(["env"], executor="dask")
+    await api.wait_done(record["id"], timeout=60)
+    env = (await api.logs(record["id"])).decode()
+    server_token = jp_serverapp.identity_provider.token
+    kernel_secret = jp_serverapp.web_app.settings["nebula_credentials"].kernel_secret
+    for secret in (server_token, kernel_secret, CANARY_TOKEN, "NEBULA_KERNEL_SECRET"):
+        assert secret not in env
+    assert f"NEBULA_RUN_ID={record['id']}" in env
+    # The credential travels inside the Dask task only: not in the workers' logs either.
+    for name in ("cpu", "gpu"):
+        assert "Bearer" not in cluster.log(f"worker-{name}")
+
+
+async def test_a_killed_agent_takes_its_tree_with_it(
+    api: Api, proxy: TcpProxy, cluster: DaskCluster, tmp_path: Path
+) -> None:
+    await proxy.start()
+    pidfile = tmp_path / "pids"
+    record = await api.create(child("tree", pidfile, "ignore-term"), executor="dask")
+    await wait_for(lambda: len(read_pids(pidfile)) == 3, 30)
+    pids = read_pids(pidfile)
+    agents = cluster.agent_pids("cpu") + cluster.agent_pids("gpu")
+    assert len(agents) == 1
+    os.kill(agents[0], signal.SIGKILL)
+    # The task thread in the worker watches its agent: the tree goes at once.
+    await wait_for(lambda: not any(alive(pid) for pid in pids), 10)
+    done = await api.wait_done(record["id"], timeout=20)  # agent_lost_timeout_seconds = 5
+    assert (done["status"], done["reason"]) == ("failed", "worker_lost")
+
+
+async def test_a_folder_missing_on_the_worker_is_a_clear_spawn_error(
+    api: Api, proxy: TcpProxy, jp_root_dir: Path, tmp_path: Path
+) -> None:
+    await proxy.start()
+    release = tmp_path / "release"
+    blocker = await api.create(
+        f"while [ ! -e {release} ]; do sleep 0.05; done", executor="dask", resources={"GPU": 1}
+    )
+
+    async def blocker_running() -> bool:
+        return (await api.get(blocker["id"]))["status"] == "running"
+
+    await wait_for(blocker_running, 30)
+    (jp_root_dir / "gone").mkdir()
+    record = await api.create(["true"], executor="dask", resources={"GPU": 1}, cwd="gone")
+    assert record["status"] == "queued"  # the only GPU is taken
+    (jp_root_dir / "gone").rmdir()
+    release.touch()
+    done = await api.wait_done(record["id"], timeout=30)
+    assert (done["status"], done["reason"]) == ("failed", "spawn_error")
+    assert "gone does not exist on worker gpu" in done["error"]
+
+
+async def test_while_the_server_is_unreachable_the_program_blocks_and_nothing_is_lost(
+    api: Api, proxy: TcpProxy, cluster: DaskCluster
+) -> None:
+    await proxy.start()
+    size = 40_000_000  # five times the agent's 8 MiB window of unacknowledged output
+    blocks = size // 100_000
+    code = (
+        "import os, sys, time\n"
+        "line = b'y' * 99 + b'\\n'\n"
+        "os.write(1, b'start\\n')\n"
+        "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+        f"for _ in range({blocks}): os.write(1, line * 1000)\n"
+    )
+    go = proxy.listen_port  # any unique path: the run waits for it before flooding
+    flag = f"/tmp/nebula-go-{go}"
+    record = await api.create(["python3", "-c", code, flag], executor="dask")
+    await api.wait_output(record["id"], b"start\n", timeout=30)
+    await proxy.go_down()
+    open(flag, "w").close()
+    try:
+        agents = await wait_for(lambda: cluster.agent_pids("cpu") + cluster.agent_pids("gpu"), 10)
+        program = await wait_for(lambda: _program_of(agents, flag), 10)
+        # Back-pressure: the agent stops reading after its window; the program waits in write.
+        await wait_for(_StuckInWrite(program), 30, interval=0.5)
+        held = sum(psutil.Process(pid).memory_info().rss for pid in agents)
+        assert held < 8 * 2**20 + 60 * 2**20  # the window plus a Python interpreter
+    finally:
+        os.unlink(flag)
+        await proxy.start()
+    done = await api.wait_done(record["id"], timeout=60)
+    assert done["status"] == "succeeded"
+    assert done["stdout_bytes"] == len(b"start\n") + size
+    logs = await api.logs(record["id"], stream="stdout")
+    assert logs == b"start\n" + (b"y" * 99 + b"\n") * (size // 100)

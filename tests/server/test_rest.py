@@ -112,6 +112,14 @@ async def test_env_cwd_and_defaults(api: Api, jp_root_dir: Any) -> None:
         json.dumps({"command": "true", "name": 3}),
         json.dumps({"command": "true", "cwd": "../.."}),
         json.dumps({"command": "true", "cwd": "does-not-exist"}),
+        json.dumps({"command": "true", "executor": 1}),
+        json.dumps({"command": "true", "executor": "no-such-executor"}),
+        json.dumps({"command": "true", "executor": "dask"}),  # not configured here
+        json.dumps({"command": "true", "resources": {"GPU": 1}}),  # local runs take none
+        json.dumps({"command": "true", "executor": "dask", "resources": {"GPU": "1"}}),
+        json.dumps({"command": "true", "executor": "dask", "resources": {"GPU": -1}}),
+        json.dumps({"command": "true", "executor": "dask", "resources": {"GPU": True}}),
+        json.dumps({"command": "true", "executor": "dask", "resources": [1]}),
     ],
 )
 async def test_bad_create_bodies_are_400_and_start_nothing(api: Api, body: str) -> None:
@@ -119,6 +127,22 @@ async def test_bad_create_bodies_are_400_and_start_nothing(api: Api, body: str) 
     await expect_error(api, 400, "POST", "runs", body=body)
     after = json.loads((await api.request("GET", "runs")).body)["runs"]
     assert after == before
+
+
+async def test_executor_refusals_say_what_to_do_and_never_echo(api: Api) -> None:
+    # CONTRACT §7: an unconfigured dask executor is a 400 that says how to configure it.
+    body = await expect_error(
+        api, 400, "POST", "runs", body={"command": "true", "executor": "dask"}
+    )
+    assert "c.DaskExecutor.scheduler_address" in body["message"]
+    body = await expect_error(
+        api, 400, "POST", "runs", body={"command": "true", "executor": "<script>x"}
+    )
+    assert "<script>" not in body["message"] and "local" in body["message"]
+    body = await expect_error(
+        api, 400, "POST", "runs", body={"command": "true", "resources": {"GPU": 1}}
+    )
+    assert "resources" in body["message"]
 
 
 async def test_list_newest_first_and_filter(api: Api) -> None:

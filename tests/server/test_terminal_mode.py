@@ -15,21 +15,28 @@ from tornado.websocket import WebSocketClientConnection
 from nebula_jupyter.server.errors import NotATty, RunConflict
 
 from ..support.authorizers import DenyingAuthorizer, deny
-from ..support.jupyter import Api, read_all
+from ..support.jupyter import Api, both_executors, read_all
 from ..support.processes import running
 from ..support.waiting import wait_for
 
 
 @pytest.fixture
-def jp_server_config(nebula_config: dict[str, Any], tmp_path: Path) -> dict[str, Any]:
+def jp_server_config(
+    nebula_config: dict[str, Any], tmp_path: Path, run_executor: str, request: pytest.FixtureRequest
+) -> dict[str, Any]:
     deny()
-    return {
+    config: dict[str, Any] = {
         "ServerApp": {
             "jpserver_extensions": {"nebula_jupyter": True},
             "authorizer_class": DenyingAuthorizer,
         },
         "NebulaApp": {"data_dir": str(tmp_path / "nebula-data"), **nebula_config},
     }
+    if run_executor == "dask":
+        cluster = request.getfixturevalue("shared_dask_cluster")
+        config["NebulaApp"]["default_executor"] = "dask"
+        config["DaskExecutor"] = {"scheduler_address": cluster.address}
+    return config
 
 
 async def output_messages(api: Api, run_id: str) -> list[dict[str, Any]]:
@@ -75,6 +82,7 @@ async def test_without_tty_the_same_program_buffers(api: Api) -> None:
     assert [m["data"] for m in outputs] == ["line 1\nline 2\nline 3\nline 4\n"]
 
 
+@both_executors
 async def test_stdout_is_a_terminal_and_stderr_a_pipe(api: Api) -> None:
     code = "import sys; print(sys.stdout.isatty(), sys.stderr.isatty())"
     record = await api.create([sys.executable, "-c", code], tty=True)
@@ -82,6 +90,7 @@ async def test_stdout_is_a_terminal_and_stderr_a_pipe(api: Api) -> None:
     assert await api.logs(record["id"], stream="stdout") == b"True False\n"
 
 
+@both_executors
 async def test_exact_bytes_and_separate_streams_in_seq_order(api: Api) -> None:
     code = (
         "import os, time; os.write(1, b'a\\nb\\r\\nc\\x00\\xff\\n'); time.sleep(0.2);"
@@ -96,6 +105,7 @@ async def test_exact_bytes_and_separate_streams_in_seq_order(api: Api) -> None:
     assert seqs == sorted(seqs)
 
 
+@both_executors
 async def test_a_megabyte_written_at_exit_is_all_stored(api: Api) -> None:
     code = "import sys; sys.stdout.write('x' * 1_000_000)"
     record = await api.create([sys.executable, "-c", code], tty=True)
@@ -103,9 +113,13 @@ async def test_a_megabyte_written_at_exit_is_all_stored(api: Api) -> None:
     assert done["status"] == "succeeded" and done["stdout_bytes"] == 1_000_000
 
 
+@both_executors
 async def test_input_and_resize_reach_the_program(api: Api) -> None:
-    record = await api.create("read x; echo got $x; read y; stty size; tput cols", tty=True)
+    record = await api.create(
+        "echo ready; read x; echo got $x; read y; stty size; tput cols", tty=True
+    )
     ws = await api.connect(record["id"])
+    await api.wait_output(record["id"], b"ready")  # a remote run is queued until it starts
     await typed(ws, "hello\r")
     await api.wait_output(record["id"], b"got hello")
     await ws.write_message(json.dumps({"type": "resize", "cols": 132, "rows": 40}))
@@ -116,6 +130,7 @@ async def test_input_and_resize_reach_the_program(api: Api) -> None:
     assert b"got hello" in stdout and stdout.endswith(b"40 132\n132\n")
 
 
+@both_executors
 async def test_ctrl_c_interrupts_the_program_not_the_run(api: Api) -> None:
     code = (
         "import time\nprint('waiting', flush=True)\n"
@@ -190,6 +205,7 @@ async def test_a_flood_of_input_is_refused_not_dropped_and_never_blocks(api: Api
     await api.request("POST", "runs", record["id"], "cancel", body={})
 
 
+@both_executors
 async def test_cancel_of_a_tty_run_kills_its_tree(api: Api) -> None:
     seconds = [str(random.randint(100_000, 999_999)) for _ in range(2)]
     record = await api.create(f"sleep {seconds[0]} & sleep {seconds[1]}", tty=True)

@@ -59,6 +59,14 @@ class TcpProxy:
         self._open.clear()
         return len(cut)
 
+    async def go_down(self) -> None:
+        """Stop listening and cut every connection, as an unreachable server would look."""
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
     def close(self) -> None:
         """Stop listening and drop every connection."""
         self.cut()
