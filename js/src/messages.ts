@@ -21,6 +21,7 @@ export const STATUS_UNKNOWN = "…";
 export const REASON_TEXT: Readonly<Record<string, string>> = {
   spawn_error: "could not start",
   server_lost: "server lost",
+  worker_lost: "worker lost",
   server_shutdown: "server shut down",
 };
 

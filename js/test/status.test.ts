@@ -22,6 +22,10 @@ describe("badge", () => {
     expect(
       endDetail(record({ status: "failed", reason: "spawn_error", error: "No such file" })),
     ).toBe("could not start");
+    // A remote run whose worker (or agent) was lost (CONTRACT §7).
+    expect(badgeText("failed", record({ status: "failed", reason: "worker_lost" }))).toBe(
+      "failed · worker lost",
+    );
   });
 });
 

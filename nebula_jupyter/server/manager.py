@@ -497,6 +497,9 @@ class RunManager:
         self.shutting_down = True
         # Remote runs go on without this server: their agents reconnect to the next one.
         active = [run for run in self._live.values() if run.local]
+        for run in self._live.values():
+            if isinstance(run, RemoteRun):
+                run.suspend()
         while self._queue:
             run = self._queue.popleft()
             run.cancel(EndReason.SERVER_SHUTDOWN)

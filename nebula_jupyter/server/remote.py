@@ -85,6 +85,7 @@ class RemoteRun(ActiveRun):
         self._size: tuple[int, int] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._unstored_chunks = 0
+        self._suspended = False
 
     @property
     def local(self) -> bool:
@@ -163,8 +164,13 @@ class RemoteRun(ActiveRun):
         """The agent's connection closed: wait ``agent_lost_timeout_seconds`` for it."""
         if self._link is link:
             self._link = None
-            if not self.record.status.terminal:
+            if not self.record.status.terminal and not self._suspended:
                 self._arm_lost_timer()
+
+    def suspend(self) -> None:
+        """This server stops: leave the run to the next one (its agent will reconnect there)."""
+        self._suspended = True
+        self._disarm_lost_timer()
 
     def update(self, state: AgentState) -> None:
         """Apply the agent's state: started, exited, or its worker lost."""
@@ -263,6 +269,8 @@ class RemoteRun(ActiveRun):
 
     def _arm_lost_timer(self) -> None:
         self._disarm_lost_timer()
+        if self._suspended:
+            return
         self._lost_timer = asyncio.get_running_loop().call_later(
             self._lost_timeout_seconds,
             self._end_lost,
