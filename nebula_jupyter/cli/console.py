@@ -166,6 +166,8 @@ def status_lines(record: RunRecord, stream: IO[str]) -> list[str]:
         ("status", status),
         ("command", command_text(record.get("command"))),
         ("cwd", record.get("cwd") or "(server root)"),
+        ("executor", record.get("executor")),
+        ("host", record.get("host")),
         ("exit code", record.get("exit_code")),
         ("signal", record.get("signal")),
         ("reason", record.get("reason")),

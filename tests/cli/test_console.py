@@ -91,11 +91,15 @@ def test_status_and_end_lines_show_controls_visibly() -> None:
         signal="SIG\x1bKILL",
         reason="spawn_error",
         error="cannot start '/x\x1b[2J':\nNo such file",
+        executor="dask",
+        host="gpu-node\x1b[2J7",
     )
     lines = status_lines(nasty, io.StringIO())
     assert [line.split(":")[0] for line in lines] == [
-        "id", "name", "status", "command", "cwd", "signal", "reason", "error", "created", "output",
+        "id", "name", "status", "command", "cwd", "executor", "host", "signal", "reason", "error",
+        "created", "output",
     ]  # fmt: skip
+    assert "host:      gpu-node\\x1b[2J7" in lines
     for line in lines:
         assert not RAW_CONTROL.search(line), repr(line)
     text = "\n".join(lines)
