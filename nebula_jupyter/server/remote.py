@@ -111,8 +111,14 @@ class RemoteRun(ActiveRun):
         except ExecutorUnavailable as exc:
             self._end_spawn_error(str(exc))
         except Exception as exc:
-            # Whatever the engine raised, its text is not shown: it may quote the task.
-            log.exception("Run %s: the %s executor failed", self.record.id, self._executor.name)
+            # Whatever the engine raised, its text is neither shown nor logged: it may quote
+            # the task, which holds the credential.
+            log.error(
+                "Run %s: the %s executor failed (%s)",
+                self.record.id,
+                self._executor.name,
+                type(exc).__name__,
+            )
             self._end_spawn_error(
                 f"the {self._executor.name} executor failed ({type(exc).__name__})"
             )
