@@ -205,7 +205,7 @@ BAD_CALLS = [
     pytest.param(
         lambda: client().create(["ls"], colour="red"),
         TypeError,
-        "unexpected keyword argument 'colour'; a run's options are cwd, env, name",
+        "unexpected keyword argument 'colour'; a run's options are cwd, env, executor, name, resources, tty",
         id="create-option",
     ),
     pytest.param(
