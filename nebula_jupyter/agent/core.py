@@ -75,7 +75,10 @@ class Agent:
     # -- the connection loop ---------------------------------------------------------------
 
     async def run(self) -> Outcome:
-        """Dial the server until the run's end is stored; return how the agent ended."""
+        """Dial the server until the run's end is stored; return how the agent ended.
+
+        Only time without a connection counts towards ``lost_timeout_seconds``.
+        """
         delay = RETRY_FIRST_SECONDS
         last_contact = time.monotonic()
         while True:
@@ -89,8 +92,10 @@ class Agent:
                     ping_timeout=20,
                 ) as connection:
                     delay = RETRY_FIRST_SECONDS
-                    await self._serve(connection)
-                    last_contact = time.monotonic()
+                    try:
+                        await self._serve(connection)
+                    finally:
+                        last_contact = time.monotonic()
             except Refused:
                 log.warning("run %s refused by the server: not running it", self.job.run_id)
                 self._kill_tree()
@@ -106,8 +111,6 @@ class Agent:
                     self._kill_tree()
                     return Outcome.REFUSED
                 log.info("Agent of run %s: connection lost (%s)", self.job.run_id, exc)
-            else:
-                last_contact = time.monotonic()
             if self._done.is_set():
                 return Outcome.WORKER_LOST if self._lost else Outcome.DONE
             waited = time.monotonic() - last_contact

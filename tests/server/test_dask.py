@@ -161,11 +161,13 @@ async def test_cutting_the_agent_connection_twice_loses_and_repeats_nothing(
     api: Api, proxy: TcpProxy
 ) -> None:
     await proxy.start()
-    record = await api.create(child("lines", 3000, 0.002), executor="dask")
+    record = await api.create(child("lines", 3000, 0.003), executor="dask")
     ws = await api.connect(record["id"])
     await api.wait_output(record["id"], b"line 300\n", timeout=30)
     assert proxy.cut() > 0
-    await api.wait_output(record["id"], b"line 1200\n", timeout=30)
+    # The second cut ends a connection that lasted longer than agent_lost_timeout_seconds
+    # (5 s here): only time without a connection counts towards it.
+    await api.wait_output(record["id"], b"line 2500\n", timeout=30)
     assert proxy.cut() > 0
     messages = await read_all(ws)
     assert messages[-1]["run"]["status"] == "succeeded"
@@ -376,3 +378,18 @@ async def test_while_the_server_is_unreachable_the_program_blocks_and_nothing_is
     assert done["stdout_bytes"] == len(b"start\n") + size
     logs = await api.logs(record["id"], stream="stdout")
     assert logs == b"start\n" + (b"y" * 99 + b"\n") * (size // 100)
+
+
+async def test_an_agent_cut_off_for_good_kills_its_tree_and_the_run_is_worker_lost(
+    api: Api, proxy: TcpProxy, tmp_path: Path
+) -> None:
+    await proxy.start()
+    pidfile = tmp_path / "pids"
+    record = await api.create(child("tree", pidfile), executor="dask")
+    await wait_for(lambda: len(read_pids(pidfile)) == 3, 30)
+    pids = read_pids(pidfile)
+    await proxy.go_down()  # for longer than agent_lost_timeout_seconds (5 s here)
+    done = await api.wait_done(record["id"], timeout=20)
+    assert (done["status"], done["reason"]) == ("failed", "worker_lost")
+    # The agent gives up on its side too: nothing of the run outlives both timeouts.
+    await wait_for(lambda: not any(alive(pid) for pid in pids), 20)
