@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from . import profiling
-from .peers import CeilingPeer, NebulaPeer, Peer, TerminalsPeer, Workload
+from .cluster import NebulaDaskServer
+from .peers import CeilingPeer, NebulaDaskPeer, NebulaPeer, Peer, TerminalsPeer, Workload
 from .results_model import RowResult
 from .servers import CeilingServer, Server, nebula_server, terminals_server
 from .trial import run_trial
@@ -25,11 +26,13 @@ SERVER_FACTORIES: dict[str, Callable[..., Server]] = {
     "nebula": nebula_server,
     "ceiling": CeilingServer,
     "terminals": terminals_server,
+    "nebula-dask": NebulaDaskServer,  # with a Dask cluster of its own
 }
 PEER_CLASSES: dict[str, type[Peer]] = {
     "nebula": NebulaPeer,
     "ceiling": CeilingPeer,
     "terminals": TerminalsPeer,
+    "nebula-dask": NebulaDaskPeer,
 }
 PROFILES = ("missed", "always", "never")
 

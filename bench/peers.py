@@ -182,9 +182,11 @@ class NebulaPeer(StreamPeer):
     """nebula_jupyter through its public REST + WebSocket API."""
 
     name = "nebula"
+    options: dict[str, object] = {}  # what the run's POST adds to the command
 
     async def create(self, argv: list[str]) -> tuple[str, str | None]:
-        record = await self.server.json("POST", "/api/nebula/runs", {"command": argv})
+        body = {"command": argv, **self.options}
+        record = await self.server.json("POST", "/api/nebula/runs", body)
         run = f"/api/nebula/runs/{record['id']}"
         return f"{run}/stream?token={self.server.token}", run
 
@@ -193,11 +195,15 @@ class NebulaTtyPeer(NebulaPeer):
     """nebula_jupyter with the run in terminal mode: stdout through a pseudo-terminal."""
 
     name = "nebula-tty"
+    options = {"tty": True}
 
-    async def create(self, argv: list[str]) -> tuple[str, str | None]:
-        record = await self.server.json("POST", "/api/nebula/runs", {"command": argv, "tty": True})
-        run = f"/api/nebula/runs/{record['id']}"
-        return f"{run}/stream?token={self.server.token}", run
+
+class NebulaDaskPeer(NebulaPeer):
+    """nebula_jupyter with the run on a Dask worker (``"executor": "dask"``): an agent on the
+    worker runs the writer and streams its output back to the server over one WebSocket."""
+
+    name = "nebula-dask"
+    options = {"executor": "dask"}
 
 
 class CeilingPeer(StreamPeer):

@@ -18,6 +18,7 @@ from . import (
     many_runs,
     many_viewers_cpu,
     memory_per_viewer,
+    remote_runs,
     stalled_viewer_memory,
     throughput_one_viewer,
     tty_throughput,
@@ -35,6 +36,7 @@ MEASUREMENTS: list[Measurement[Any]] = [
     history_scale.MEASUREMENT,
     many_runs.MEASUREMENT,
     tty_throughput.MEASUREMENT,
+    remote_runs.MEASUREMENT,
 ]
 
 
