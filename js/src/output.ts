@@ -1,6 +1,11 @@
-// Batches output between animation frames: a fast process can send thousands of small chunks
-// per second, and one xterm write per frame keeps the page responsive. The write callback is
-// the moment xterm has parsed the data, so that is when the flow-control ack goes out.
+// Output goes to xterm as soon as xterm can take it, gathered while xterm is busy. xterm parses
+// its queue of writes in slices of about 12 ms and lets the page run between slices, but it
+// parses each write whole, so no write may grow large: output gathered for an animation frame
+// reached megabytes in a flood and held up the page for up to a quarter of a second. Nor should
+// output wait for a frame while xterm sits idle. So: write at once when xterm has parsed all it
+// was given; otherwise gather until it has, or until a block's worth has gathered. A burst of
+// small messages still becomes one write. The write callback is the moment xterm has parsed
+// the data, so that is when the flow-control ack goes out.
 
 import type { Disposable } from "./disposables";
 import type { OutputMessage } from "./protocol";
@@ -9,24 +14,10 @@ export interface TerminalSink {
   write(data: string, callback: () => void): void;
 }
 
-export interface FrameScheduler {
-  request(fn: () => void): unknown;
-  cancel(handle: unknown): void;
-}
-
-/** requestAnimationFrame in a page, setTimeout elsewhere (tests, or a page without rAF). */
-export function defaultFrameScheduler(): FrameScheduler {
-  if (typeof globalThis.requestAnimationFrame === "function") {
-    return {
-      request: (fn) => globalThis.requestAnimationFrame(() => fn()),
-      cancel: (handle) => globalThis.cancelAnimationFrame(handle as number),
-    };
-  }
-  return {
-    request: (fn) => globalThis.setTimeout(fn, 16),
-    cancel: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  };
-}
+/** Output gathered while xterm is busy is written once this many characters have gathered,
+ * without waiting for xterm: its queue stays fed, and no write grows large (xterm parses one
+ * write in one go, without yielding to the page). */
+export const BLOCK_CHARS = 64 * 1024;
 
 // SGR 31 / 39: red foreground, then back to the default, so stderr stands out but its own
 // colour codes (if any) still apply inside it.
@@ -45,9 +36,10 @@ export class OutputBatcher implements Disposable {
   private pieces: string[] = [];
   private pendingSeq = 0;
   private pendingChars = 0;
-  private frame: unknown = null;
+  /** Writes handed to xterm whose callback has not fired yet. */
+  private unparsedWrites = 0;
   private disposed = false;
-  // Write callbacks that fire together (xterm catching up on several frames' writes in one go)
+  // Write callbacks that fire together (one slice of xterm's parsing covers several writes)
   // are reported once, from a microtask: one cumulative ack per callback batch.
   private writtenSeq = 0;
   private writtenChars = 0;
@@ -55,7 +47,6 @@ export class OutputBatcher implements Disposable {
 
   constructor(
     private readonly sink: TerminalSink,
-    private readonly scheduler: FrameScheduler,
     private readonly onWritten: WrittenCallback,
     // Wrapped: a bare `queueMicrotask` called as a method throws "Illegal invocation" in browsers.
     private readonly defer: (fn: () => void) => void = (fn) => queueMicrotask(fn),
@@ -66,27 +57,27 @@ export class OutputBatcher implements Disposable {
     this.pieces.push(renderOutput(message));
     this.pendingSeq = Math.max(this.pendingSeq, message.seq);
     this.pendingChars += message.data.length;
-    if (this.frame === null) this.frame = this.scheduler.request(() => this.flush());
+    if (this.unparsedWrites === 0 || this.pendingChars >= BLOCK_CHARS) this.flush();
   }
 
-  /** Writes whatever is pending now (also used when the stream ends, to not wait a frame). */
+  /** Writes whatever is pending now (also used when the stream ends, to not wait for xterm). */
   flush(): void {
-    if (this.frame !== null) {
-      this.scheduler.cancel(this.frame);
-      this.frame = null;
-    }
     if (this.disposed || this.pieces.length === 0) return;
-    const data = this.pieces.join("");
+    const data = this.pieces.length === 1 ? (this.pieces[0] as string) : this.pieces.join("");
     const seq = this.pendingSeq;
     const chars = this.pendingChars;
     this.pieces = [];
     this.pendingSeq = 0;
     this.pendingChars = 0;
+    this.unparsedWrites += 1;
     this.sink.write(data, () => this.written(seq, chars));
   }
 
   private written(seq: number, chars: number): void {
     if (this.disposed) return;
+    this.unparsedWrites -= 1;
+    // Called from inside xterm's parsing: what gathered meanwhile joins the same slice.
+    if (this.unparsedWrites === 0) this.flush();
     this.writtenSeq = Math.max(this.writtenSeq, seq);
     this.writtenChars += chars;
     if (this.reportQueued) return;
@@ -102,8 +93,6 @@ export class OutputBatcher implements Disposable {
 
   dispose(): void {
     this.disposed = true;
-    if (this.frame !== null) this.scheduler.cancel(this.frame);
-    this.frame = null;
     this.pieces = [];
   }
 }

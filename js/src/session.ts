@@ -18,12 +18,7 @@ import {
   serverErrorText,
   unauthorizedText,
 } from "./messages";
-import {
-  defaultFrameScheduler,
-  type FrameScheduler,
-  OutputBatcher,
-  type TerminalSink,
-} from "./output";
+import { OutputBatcher, type TerminalSink } from "./output";
 import { isTerminalStatus, type RunRecord, type StatusMessage } from "./protocol";
 import type { ShownStatus } from "./status";
 import type { TerminalIO } from "./terminal";
@@ -65,7 +60,6 @@ export interface SessionDeps {
   http: HttpDeps;
   createSocket(url: string): WebSocketLike;
   createTerminal(container: HTMLElement, fontSizePx: number, maxHeightPx: number): TerminalLike;
-  frames: FrameScheduler;
   timers: Timers;
 }
 
@@ -75,7 +69,6 @@ export function browserSessionDeps(createTerminal: SessionDeps["createTerminal"]
     http: browserHttpDeps(),
     createSocket: (url) => new WebSocket(url),
     createTerminal,
-    frames: defaultFrameScheduler(),
     timers: realTimers,
   };
 }
@@ -171,7 +164,7 @@ export class RunSession implements Disposable {
     let connection: RunConnection | null = null;
     const foreign = foreignOrigin(this.deps.page, server);
     const batcher = this.store.add(
-      new OutputBatcher(terminal, this.deps.frames, (seq, chars) => {
+      new OutputBatcher(terminal, (seq, chars) => {
         connection?.ack(seq);
         this.bytesWritten += chars;
         this.view.setBytesWritten(this.bytesWritten);

@@ -1,7 +1,7 @@
-// Test doubles: a scriptable WebSocket, manual timers and frames, a recording terminal.
+// Test doubles: a scriptable WebSocket, manual timers, a recording terminal.
 
 import type { WebSocketLike } from "../src/connection";
-import type { FrameScheduler, TerminalSink } from "../src/output";
+import type { TerminalSink } from "../src/output";
 import type { TerminalLike } from "../src/session";
 import type { TerminalIO } from "../src/terminal";
 import type { Timers } from "../src/timers";
@@ -96,34 +96,6 @@ export class ManualTimers implements Timers {
     const due = this.pending;
     this.pending = [];
     for (const p of due) p.fn();
-  }
-}
-
-/** Animation frames that run when the test calls `tick()`. */
-export class ManualFrames implements FrameScheduler {
-  private next = 1;
-  private pending = new Map<number, () => void>();
-  requested = 0;
-
-  request(fn: () => void): unknown {
-    const id = this.next++;
-    this.requested += 1;
-    this.pending.set(id, fn);
-    return id;
-  }
-
-  cancel(handle: unknown): void {
-    this.pending.delete(handle as number);
-  }
-
-  get count(): number {
-    return this.pending.size;
-  }
-
-  tick(): void {
-    const due = [...this.pending.values()];
-    this.pending.clear();
-    for (const fn of due) fn();
   }
 }
 

@@ -1,12 +1,13 @@
-// Flow control: output is batched per frame, acks follow xterm's write callback, and every
-// ack is cumulative and strictly increasing on its socket.
+// Flow control: output goes to xterm as soon as it has parsed what it was given (gathered
+// meanwhile), acks follow xterm's write callback, and every ack is cumulative and strictly
+// increasing on its socket.
 
 import { describe, expect, it } from "vitest";
 import { streamUrl } from "../src/api";
 import { Backoff } from "../src/backoff";
 import { RunConnection } from "../src/connection";
-import { OutputBatcher, renderOutput } from "../src/output";
-import { ManualFrames, ManualTimers, output, RecordingTerminal, SocketFactory } from "./fakes";
+import { BLOCK_CHARS, OutputBatcher, renderOutput } from "../src/output";
+import { ManualTimers, output, RecordingTerminal, SocketFactory } from "./fakes";
 
 /** Write reports are delivered from a microtask; let it run. */
 const microtasks = () => Promise.resolve();
@@ -14,11 +15,10 @@ const microtasks = () => Promise.resolve();
 function setup() {
   const sockets = new SocketFactory();
   const timers = new ManualTimers();
-  const frames = new ManualFrames();
   const terminal = new RecordingTerminal();
   const written = { chars: 0, callbacks: [] as number[] };
   let connection: RunConnection | null = null;
-  const batcher = new OutputBatcher(terminal, frames, (seq, chars) => {
+  const batcher = new OutputBatcher(terminal, (seq, chars) => {
     written.callbacks.push(seq);
     written.chars += chars;
     connection?.ack(seq);
@@ -41,23 +41,43 @@ function setup() {
   });
   connection.start();
   const acks = () => sockets.last.messages.filter((m) => m.type === "ack").map((m) => m.seq);
-  return { connection, batcher, sockets, timers, frames, terminal, written, acks };
+  return { connection, batcher, sockets, timers, terminal, written, acks };
 }
 
-describe("batched writes", () => {
-  it("writes everything that arrived within a frame in one write, in order", () => {
-    const { sockets, frames, terminal } = setup();
+describe("writes to the terminal", () => {
+  it("go out at once while xterm has parsed everything it was given", () => {
+    const { sockets, terminal } = setup();
+    sockets.last.open();
+    sockets.last.receive(output(1, "a"));
+    expect(terminal.writes).toEqual(["a"]); // no waiting for a frame
+    terminal.completeAll();
+    sockets.last.receive(output(2, "b"));
+    expect(terminal.writes).toEqual(["a", "b"]);
+  });
+
+  it("gather while xterm parses, and follow as one write, in order, once it has parsed", () => {
+    const { sockets, terminal } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "a"));
     sockets.last.receive(output(2, "b"));
     sockets.last.receive(output(3, "c"));
-    expect(terminal.writes).toEqual([]); // nothing before the frame
-    expect(frames.count).toBe(1); // one frame requested for the whole burst
-    frames.tick();
-    expect(terminal.writes).toEqual(["abc"]);
-    sockets.last.receive(output(4, "d"));
-    frames.tick();
-    expect(terminal.writes).toEqual(["abc", "d"]);
+    expect(terminal.writes).toEqual(["a"]);
+    terminal.completeOne();
+    expect(terminal.writes).toEqual(["a", "bc"]);
+  });
+
+  it("never grow past a block plus one message, however long xterm takes", () => {
+    const { sockets, terminal } = setup();
+    sockets.last.open();
+    const line = `${"x".repeat(999)}\n`;
+    const messages = Math.ceil((4 * BLOCK_CHARS) / line.length);
+    for (let seq = 1; seq <= messages; seq++) sockets.last.receive(output(seq, line));
+    expect(terminal.writes.length).toBeGreaterThan(3); // xterm never called back
+    for (const write of terminal.writes) {
+      expect(write.length).toBeLessThan(BLOCK_CHARS + line.length);
+    }
+    terminal.completeAll();
+    expect(terminal.text).toBe(line.repeat(messages));
   });
 
   it("paints stderr red and resets only the foreground", () => {
@@ -65,57 +85,59 @@ describe("batched writes", () => {
     expect(renderOutput({ type: "stdout", seq: 1, data: "\x1b[32mok\x1b[0m\r50%" })).toBe(
       "\x1b[32mok\x1b[0m\r50%",
     );
-    const { sockets, frames, terminal } = setup();
+    const { sockets, terminal } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "out "));
     sockets.last.receive(output(2, "err", "stderr"));
-    frames.tick();
-    expect(terminal.text).toBe("out \x1b[31merr\x1b[39m");
+    sockets.last.receive(output(3, " out"));
+    terminal.completeAll();
+    expect(terminal.text).toBe("out \x1b[31merr\x1b[39m out");
   });
 
   it("counts the run's own characters (UTF-16), not the colour codes", async () => {
-    const { sockets, frames, terminal, written } = setup();
+    const { sockets, terminal, written } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "héllo 🌍\n"));
     sockets.last.receive(output(2, "err", "stderr"));
-    frames.tick();
     expect(written.chars).toBe(0); // not until xterm has parsed it
+    terminal.completeAll();
+    await microtasks();
     terminal.completeAll();
     await microtasks();
     expect(written.chars).toBe("héllo 🌍\n".length + 3);
   });
 
-  it("flush() writes at once (used when the final status arrives)", () => {
-    const { batcher, sockets, frames, terminal } = setup();
+  it("flush() writes what has gathered at once (used when the final status arrives)", () => {
+    const { batcher, sockets, terminal } = setup();
     sockets.last.open();
-    sockets.last.receive(output(1, "last words"));
+    sockets.last.receive(output(1, "first"));
+    sockets.last.receive(output(2, "last words"));
     batcher.flush();
-    expect(terminal.writes).toEqual(["last words"]);
-    expect(frames.count).toBe(0);
+    expect(terminal.writes).toEqual(["first", "last words"]);
   });
 });
 
 describe("acks", () => {
-  it("are sent only after the terminal's write callback, once per batch, with the batch's last seq", async () => {
-    const { sockets, frames, terminal, acks } = setup();
+  it("are sent only after the terminal's write callback, with the highest seq it parsed", async () => {
+    const { sockets, terminal, acks } = setup();
     sockets.last.open();
     for (let seq = 1; seq <= 5; seq++) sockets.last.receive(output(seq, `line ${seq}\n`));
-    frames.tick();
     await microtasks();
     expect(acks()).toEqual([]);
+    terminal.completeOne(); // seq 1; seqs 2-5 go to xterm as one write
+    await microtasks();
+    expect(acks()).toEqual([1]);
     terminal.completeAll();
     await microtasks();
-    expect(acks()).toEqual([5]);
+    expect(acks()).toEqual([1, 5]);
   });
 
   it("are cumulative and strictly increasing", async () => {
-    const { sockets, frames, terminal, acks, connection } = setup();
+    const { sockets, terminal, acks, connection } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "a"));
-    frames.tick();
     sockets.last.receive(output(2, "b"));
     sockets.last.receive(output(3, "c"));
-    frames.tick();
     terminal.completeOne();
     await microtasks();
     terminal.completeOne();
@@ -126,25 +148,22 @@ describe("acks", () => {
   });
 
   it("callbacks that fire together (xterm catching up) give one ack for the highest seq", async () => {
-    const { sockets, frames, terminal, acks, written } = setup();
+    const { sockets, terminal, acks, written } = setup();
     sockets.last.open();
-    for (let seq = 1; seq <= 3; seq++) {
-      sockets.last.receive(output(seq, "xy"));
-      frames.tick(); // one write per frame: three writes pending in xterm
-    }
-    expect(terminal.writes).toHaveLength(3);
+    const block = "x".repeat(BLOCK_CHARS);
+    for (let seq = 1; seq <= 3; seq++) sockets.last.receive(output(seq, block));
+    expect(terminal.writes).toHaveLength(3); // each a block's worth: three writes pending in xterm
     terminal.completeAll();
     await microtasks();
     expect(acks()).toEqual([3]);
     expect(written.callbacks).toEqual([3]);
-    expect(written.chars).toBe(6);
+    expect(written.chars).toBe(3 * BLOCK_CHARS);
   });
 
   it("are never sent on a socket that is not open, nor after dispose", async () => {
-    const { sockets, frames, terminal, acks, connection, batcher } = setup();
+    const { sockets, terminal, acks, connection, batcher } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "a"));
-    frames.tick();
     connection.dispose();
     batcher.dispose();
     terminal.completeAll();
@@ -153,20 +172,20 @@ describe("acks", () => {
   });
 
   it("after a reconnect, acks for what the new socket started after are not sent", async () => {
-    const { sockets, timers, frames, terminal, acks } = setup();
+    const { sockets, timers, terminal, acks } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "a"));
-    sockets.last.receive(output(2, "b"));
-    frames.tick(); // written, but xterm has not called back yet
+    sockets.last.receive(output(2, "b")); // written, but xterm has not called back yet
     sockets.last.serverClose(1006);
     timers.runAll();
     sockets.last.open();
     expect(sockets.last.params.get("after")).toBe("2");
-    terminal.completeAll(); // the callback for seq 2 lands on the new socket: nothing to ack
+    terminal.completeAll(); // the callbacks for seqs 1 and 2 land on the new socket: nothing to ack
+    await microtasks();
+    terminal.completeAll();
     await microtasks();
     expect(acks()).toEqual([]);
     sockets.last.receive(output(3, "c"));
-    frames.tick();
     terminal.completeAll();
     await microtasks();
     expect(acks()).toEqual([3]);
@@ -177,13 +196,14 @@ describe("acks", () => {
     expect(sockets.last.params.get("window")).toBe(String(4 * 1024 * 1024));
   });
 
-  it("a disposed batcher cancels its frame and writes nothing", () => {
-    const { sockets, frames, terminal, batcher } = setup();
+  it("a disposed batcher writes nothing more, not even what had gathered", () => {
+    const { sockets, terminal, batcher } = setup();
     sockets.last.open();
     sockets.last.receive(output(1, "a"));
+    sockets.last.receive(output(2, "b"));
     batcher.dispose();
-    expect(frames.count).toBe(0);
-    frames.tick();
-    expect(terminal.writes).toEqual([]);
+    terminal.completeAll();
+    batcher.flush();
+    expect(terminal.writes).toEqual(["a"]);
   });
 });

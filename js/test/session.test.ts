@@ -7,15 +7,7 @@ import { describe, expect, it } from "vitest";
 import type { HttpDeps } from "../src/api";
 import type { PageLike } from "../src/config";
 import { RunSession, type SessionOptions } from "../src/session";
-import {
-  FakeTerminal,
-  ManualFrames,
-  ManualTimers,
-  output,
-  runRecord,
-  SocketFactory,
-  status,
-} from "./fakes";
+import { FakeTerminal, ManualTimers, output, runRecord, SocketFactory, status } from "./fakes";
 
 const PAGE: PageLike = {
   location: { href: "http://localhost:8888/lab/tree/a.ipynb" },
@@ -66,7 +58,6 @@ function setup() {
     http,
     createSocket: sockets.create,
     createTerminal: () => terminal,
-    frames: new ManualFrames(),
     timers,
   });
   const find = <T extends Element>(selector: string): T => {
