@@ -21,6 +21,13 @@ export function badgeText(status: ShownStatus, run: RunRecord | null): string {
   return detail === "" ? status : `${status} · ${detail}`;
 }
 
+/** Where and how it runs, for a tab's details and the badge's tooltip: "local · host1",
+ * "dask · gpu-node", "dask · not started" (CONTRACT §7: the host of a remote run). */
+export function placeText(run: RunRecord): string {
+  const host = run.host ?? (run.status === "queued" ? "not started" : "");
+  return host === "" ? run.executor : `${run.executor} · ${host}`;
+}
+
 export interface CancelButtonState {
   label: string;
   disabled: boolean;

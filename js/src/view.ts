@@ -4,7 +4,7 @@
 
 import { CANCEL_TOOLTIP, CONNECTION_TEXT, DOWNLOAD_LOG, truncatedText } from "./messages";
 import type { RunRecord } from "./protocol";
-import { badgeText, cancelButtonState, headerParts, type ShownStatus } from "./status";
+import { badgeText, cancelButtonState, headerParts, placeText, type ShownStatus } from "./status";
 
 export type ShownConnection = "connecting" | "open" | "reconnecting" | "closed" | "unavailable";
 
@@ -78,6 +78,7 @@ export class RunView {
     this.badge.dataset.status = status;
     this.badge.textContent = badgeText(status, run);
     if (run !== null) {
+      this.badge.title = placeText(run);
       this.title.textContent = run.name ?? run.id;
       const command = Array.isArray(run.command) ? run.command.join(" ") : run.command;
       this.title.title = command ? `${run.id}: ${command}` : run.id;

@@ -5,10 +5,10 @@ import {
   formatDuration,
   formatStart,
   outcomeText,
-  placeText,
   runLabel,
 } from "../src/lab/format";
 import { parseRunRecord } from "../src/protocol";
+import { placeText } from "../src/status";
 import { runRecord } from "./fakes";
 
 const run = (overrides: Record<string, unknown> = {}) => parseRunRecord(runRecord(overrides));

@@ -7,6 +7,7 @@ badge, the cancel button and the xterm rows. Screenshots go to test-artifacts/br
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,9 @@ def test_mixed_output_shows_both_streams_stderr_red_and_badge_running_then_succe
     assert not any("progress" in line and line != "progress 100%" for line in lines), lines
     assert len(lines) == len(expected) + 1, lines
     assert badge_text(widget) == "succeeded · exit 0"
+    # Where it ran, for local and remote runs alike (CONTRACT §7: the host).
+    place = widget.locator(".nebula-badge").get_attribute("title")
+    assert place == f"local · {socket.gethostname()}", place
     # The terminal is as tall as these lines (and the cursor's row), not height_px's 320 px.
     rows = widget.locator(".xterm-rows > div").count()
     height = widget.locator(".nebula-term").evaluate("el => el.getBoundingClientRect().height")

@@ -68,9 +68,3 @@ export function outcomeText(run: RunRecord): string {
   const detail = endDetail(run);
   return detail === "" ? "failed" : `failed (${detail})`;
 }
-
-/** Where and how it runs, for a tab's details: "local · host1", "dask · queued". */
-export function placeText(run: RunRecord): string {
-  const host = run.host ?? (run.status === "queued" ? "not started" : "");
-  return host === "" ? run.executor : `${run.executor} · ${host}`;
-}

@@ -8,8 +8,9 @@ import type { Message } from "@lumino/messaging";
 import { Widget } from "@lumino/widgets";
 import type { RunRecord } from "../protocol";
 import { RunSession, type SessionDeps } from "../session";
+import { placeText } from "../status";
 import { RunTerminal } from "../terminal";
-import { commandText, formatStart, placeText, runLabel } from "./format";
+import { commandText, formatStart, runLabel } from "./format";
 import { runsIcon } from "./icons";
 import {
   ACTION_COPY_ID,
