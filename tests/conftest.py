@@ -60,6 +60,9 @@ def jp_server_config(
     if run_executor == "dask":
         cluster: DaskCluster = request.getfixturevalue("shared_dask_cluster")
         config["NebulaApp"]["default_executor"] = "dask"
+        # A stopped test server leaves its remote runs to "the next server"; their agents give
+        # up (and kill their trees) this soon, so they do not hold the shared workers' threads.
+        config["NebulaApp"]["agent_lost_timeout_seconds"] = 3.0
         config["DaskExecutor"] = {"scheduler_address": cluster.address}
     return config
 

@@ -205,7 +205,8 @@ BAD_CALLS = [
     pytest.param(
         lambda: client().create(["ls"], colour="red"),
         TypeError,
-        "unexpected keyword argument 'colour'; a run's options are cwd, env, executor, name, resources, tty",
+        "unexpected keyword argument 'colour'; "
+        "a run's options are cwd, env, executor, name, resources, tty",
         id="create-option",
     ),
     pytest.param(

@@ -6,6 +6,7 @@ The Jupyter server is pytest-jupyter's (random token, odd base URL); the cluster
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -209,9 +210,13 @@ async def test_a_frozen_agent_resumes_without_loss(
 
 def _program_of(agents: list[int], script: str) -> int | None:
     for agent in agents:
-        for proc in psutil.Process(agent).children(recursive=True):
-            if any(script in part for part in proc.cmdline()):
-                return proc.pid
+        try:
+            for proc in psutil.Process(agent).children(recursive=True):
+                with contextlib.suppress(psutil.NoSuchProcess):  # a short-lived child
+                    if any(script in part for part in proc.cmdline()):
+                        return proc.pid
+        except psutil.NoSuchProcess:
+            continue  # an agent of an earlier run that just ended
     return None
 
 

@@ -7,6 +7,8 @@ drives it (append to the log, then ``publish_output``; ``move_to``, then ``publi
 from __future__ import annotations
 
 import asyncio
+import collections
+import gc
 import json
 import string
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ import pytest
 
 from nebula_jupyter import protocol
 from nebula_jupyter.protocol import RunStatus, Stream
-from nebula_jupyter.server import fanout
+from nebula_jupyter.server import fanout, ring
 from nebula_jupyter.server.fanout import OutputFeed, StreamQuery, Subscription
 from nebula_jupyter.server.logs import Chunk, LogReader, LogWriter
 from nebula_jupyter.server.records import StoredRun
@@ -25,6 +27,7 @@ from nebula_jupyter.server.records import StoredRun
 from ..support.waiting import wait_for
 
 OUTPUT_TYPES = ("stdout", "stderr")
+OUTPUT_FRAME_HEADS = (b'{"type":"stdout"', b'{"type":"stderr"')
 
 
 class Run:
@@ -140,6 +143,36 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
+def frames_kept(feed: OutputFeed) -> int:
+    """Return the bytes of encoded output frames ``feed`` keeps alive, however it stores them.
+
+    Walks the feed, its containers and its own helper objects (not the subscriptions, which
+    reference their sinks): a frame counts until the feed lets go of its last reference.
+    """
+    total, seen, todo = 0, set(), [feed]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, bytes):
+            total += len(obj) if obj.startswith(OUTPUT_FRAME_HEADS) else 0
+        elif (
+            obj is feed
+            or isinstance(obj, list | tuple | dict | set | collections.deque)
+            or (
+                type(obj).__module__ in (fanout.__name__, ring.__name__)
+                and not isinstance(obj, Subscription)
+            )
+        ):
+            todo.extend(gc.get_referents(obj))
+    return total
+
+
+def encoded_size(seq: int, data: bytes) -> int:
+    return len(protocol.output_frame(Stream.STDOUT, seq, data))
+
+
 def assert_each_chunk_once(sink: Sink, pieces: list[tuple[Stream, bytes]], after: int = 0) -> None:
     """Check the output frames carry chunks ``after + 1 ..`` once each, in order, none missing.
 
@@ -178,7 +211,7 @@ async def test_cursor_older_than_the_ring_falls_back_to_storage(
 ) -> None:
     # The ring keeps only the newest frame, and each storage read returns one chunk, so the
     # catch-up is storage for 1..7 and then the ring for 8: the hand-over must not skip or repeat.
-    monkeypatch.setattr(fanout, "RING_BYTES", 1)
+    monkeypatch.setattr(fanout, "RING_MAX_BYTES", 1)
     monkeypatch.setattr(fanout, "STORAGE_READ_BYTES", 1)
     sink = Sink()
     _, task = run.follow(sink)
@@ -215,6 +248,148 @@ async def test_caught_up_subscribers_share_one_encoding_per_chunk(
         sent = [frame for frame in sink.frames if json.loads(frame)["type"] in OUTPUT_TYPES]
         assert all(frame is ring for frame, ring in zip(sent, encoded, strict=True))
         assert_each_chunk_once(sink, run.pieces)
+
+
+# -- how much the ring keeps -----------------------------------------------------------------
+
+BIG = 64 * 1024  # a bulk chunk: a few of them reach SOCKET_HIGH_WATER_BYTES
+
+
+async def test_ring_keeps_only_frames_a_caught_up_subscriber_has_yet_to_send(run: Run) -> None:
+    fast, slow = Sink(), Sink()
+    run.follow(fast)
+    slow_subscription, _ = run.follow(slow, window_bytes=25)  # held back by its window
+    await until(lambda: fast.frames and slow.frames)
+    run.outputs(10, 10, 10, 10, 10)
+    await reached(fast, 5)
+    await settle()
+    # The window let the slow one take 1 and 2 (20 bytes; 3 would exceed 25): the ring keeps
+    # 3..5 for it, and nothing that both have sent.
+    assert slow.output_seqs() == [1, 2]
+    assert frames_kept(run.feed) == sum(
+        encoded_size(seq, data) for seq, (_, data) in enumerate(run.pieces, 1) if seq > 2
+    )
+    while slow.output_seqs()[-1] < 5:  # acked as it goes, it catches up from the ring
+        slow_subscription.ack(slow.output_seqs()[-1])
+        await settle()
+    slow_subscription.ack(5)
+    run.outputs(10)
+    await reached(slow, 6)
+    await reached(fast, 6)
+    # Trimmed when output comes: nothing is kept once both have sent it.
+    assert frames_kept(run.feed) == 0
+    run.status(RunStatus.SUCCEEDED)
+    await until(lambda: fast.finished_after and slow.finished_after)
+    assert_each_chunk_once(fast, run.pieces)
+    assert_each_chunk_once(slow, run.pieces)
+
+
+async def test_caught_up_subscriber_is_sent_new_output_by_publish_itself(run: Run) -> None:
+    sink = Sink()
+    _, task = run.follow(sink)
+    await until(lambda: sink.frames)
+    await settle()  # caught up and idle
+    run.outputs(5)
+    # No await since: the frame went out within publish_output, not by waking the task.
+    assert sink.summary() == ["running", 1]
+    run.status(cancel=True)
+    run.outputs(5)
+    # A status is the task's to send, and output after it must wait for it.
+    assert sink.summary() == ["running", 1]
+    await reached(sink, 2)
+    assert sink.summary() == ["running", 1, "running+cancel", 2]
+    run.outputs(5)
+    assert sink.summary()[-1] == 3  # idle again: sent directly again
+    run.status(RunStatus.CANCELLED)
+    await finished(task)
+    assert_each_chunk_once(sink, run.pieces)
+
+
+async def stall_one(run: Run, *, beside: Sink | None) -> tuple[Sink, asyncio.Future[None], int]:
+    """Stall a viewer (its socket never drains) while about 2x STALL_BYTES are published.
+
+    ``beside``: a viewer that keeps up next to it, or None for a stalled viewer alone.
+    Return the stalled sink, the flush that resumes it, and the most frames_kept after any
+    publish.
+    """
+    unflushed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    stalled = Sink(flushed=unflushed)
+    run.follow(stalled)
+    if beside is not None:
+        run.follow(beside)
+    await until(lambda: stalled.frames and (beside is None or beside.frames))
+    most = 0
+    for _ in range(2 * fanout.STALL_BYTES // BIG):
+        last = run.output(Stream.STDOUT, b"x" * (BIG - 1) + b"\n")
+        most = max(most, frames_kept(run.feed))
+        if beside is not None:
+            await reached(beside, last)
+        await settle()
+    # It stopped when its socket reached the high-water mark, a few frames in.
+    assert stalled.output_seqs()[-1] < 10
+    return stalled, unflushed, most
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["beside_a_moving_one", "alone"])
+async def test_stalled_subscriber_pins_no_more_than_the_stall_allowance(
+    run: Run, alone: bool
+) -> None:
+    _, _, most = await stall_one(run, beside=None if alone else Sink())
+    # Let go once the others (or the head) are STALL_BYTES ahead: the ring never kept much
+    # more than that (the old constant ring kept all 2x STALL_BYTES), and keeps nothing now
+    # that the one moving viewer has it all.
+    assert most <= fanout.STALL_BYTES * 5 // 4
+    assert frames_kept(run.feed) == 0
+
+
+async def test_subscriber_let_go_gets_every_byte_in_order_from_storage(run: Run) -> None:
+    beside = Sink()
+    stalled, unflushed, _ = await stall_one(run, beside=beside)
+    stopped_at = len(stalled.outputs())
+    unflushed.set_result(None)
+    run.outputs(*[100] * 5)  # the run goes on while it catches up
+    run.status(RunStatus.SUCCEEDED)
+    await until(lambda: stalled.finished_after and beside.finished_after)
+    assert_each_chunk_once(stalled, run.pieces)
+    assert_each_chunk_once(beside, run.pieces)
+    # What it missed came from storage, several chunks a frame (STORAGE_READ_BYTES each),
+    # not from frames kept for it.
+    caught_up = stalled.outputs()[stopped_at:]
+    assert len(caught_up) < len(run.pieces) - stopped_at
+
+
+async def test_viewers_paused_together_keep_sharing_the_ring(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[bytes] = []
+    real_output_frame = protocol.output_frame
+
+    def counting_output_frame(stream: Stream, seq: int, data: bytes) -> bytes:
+        encoded.append(real_output_frame(stream, seq, data))
+        return encoded[-1]
+
+    monkeypatch.setattr(protocol, "output_frame", counting_output_frame)
+    loop = asyncio.get_running_loop()
+    flushes: list[asyncio.Future[None]] = [loop.create_future(), loop.create_future()]
+    sinks = [Sink(flushed=flush) for flush in flushes]
+    tasks = [run.follow(sink)[1] for sink in sinks]
+    await until(lambda: all(sink.frames for sink in sinks))
+    # Both stop reading (one busy client process, say) while 2x STALL_BYTES go by: neither
+    # is behind the other, so neither is let go, and the ring keeps what both still need.
+    for _ in range(2 * fanout.STALL_BYTES // BIG):
+        run.output(Stream.STDOUT, b"y" * (BIG - 1) + b"\n")
+        await settle()
+    for flush in flushes:
+        flush.set_result(None)
+    run.status(RunStatus.SUCCEEDED)
+    await finished(*tasks)
+    # Once each, however late they read: every frame they were sent is the one encoding.
+    assert len(encoded) == len(run.pieces)
+    for sink in sinks:
+        assert_each_chunk_once(sink, run.pieces)
+        sent = [frame for frame in sink.frames if json.loads(frame)["type"] in OUTPUT_TYPES]
+        assert all(frame is ring for frame, ring in zip(sent, encoded, strict=True))
+    assert frames_kept(run.feed) == 0  # and none once both have them
 
 
 # -- status order -----------------------------------------------------------------------------
@@ -305,7 +480,7 @@ async def test_slow_socket_waits_while_a_fast_one_gets_everything(
     run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fanout, "SOCKET_HIGH_WATER_BYTES", 1000)
-    monkeypatch.setattr(fanout, "RING_BYTES", 1)  # the ring moves on without the slow one
+    monkeypatch.setattr(fanout, "RING_MAX_BYTES", 1)  # the ring moves on without the slow one
     unflushed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     slow, fast = Sink(flushed=unflushed), Sink()
     slow_task, fast_task = run.follow(slow)[1], run.follow(fast)[1]

@@ -35,6 +35,7 @@ def jp_server_config(
     if run_executor == "dask":
         cluster = request.getfixturevalue("shared_dask_cluster")
         config["NebulaApp"]["default_executor"] = "dask"
+        config["NebulaApp"]["agent_lost_timeout_seconds"] = 3.0  # see tests/conftest.py
         config["DaskExecutor"] = {"scheduler_address": cluster.address}
     return config
 

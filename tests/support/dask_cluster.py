@@ -85,7 +85,7 @@ class DaskCluster:
             "--name",
             name,
             "--nthreads",
-            "4",
+            "8",
             "--no-nanny",
             "--no-dashboard",
             "--host",
