@@ -44,14 +44,14 @@ sys.stdout.flush()
 
 CREATE_CELL = """\
 import nebula_jupyter as nj
-_run = nj.run({argv!r})
+_run = nj.run({argv!r}, cwd="")  # the server root: the kernel runs elsewhere
 print("RUN-ID:" + _run.id)
 """
 
 FOLLOW_CELL = """\
 import errno, json, os, time
 import nebula_jupyter as nj
-_run = nj.run({argv!r})
+_run = nj.run({argv!r}, cwd="")  # the server root: the kernel runs elsewhere
 _bytes, _t0, _status = 0, None, None
 for _ev in _run.follow():
     if _t0 is None:
