@@ -28,7 +28,15 @@ import json
 import struct
 from typing import Any
 
-from .protocol import ProtocolError, Stream
+# The same strict checks as the run stream's messages (both are wire formats of this package).
+from .protocol import (
+    ProtocolError,
+    Stream,
+    _count,
+    _json_object,
+    _text,
+    _text_or_null,
+)
 
 #: The agent endpoint, relative to the server's base URL.
 AGENT_PATH = "api/nebula/agents/{run_id}"
@@ -176,23 +184,14 @@ _TYPES: dict[type[Any], str] = {
 
 
 def _object(raw: str | bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise ProtocolError("A control message is not JSON.") from None
-    if not isinstance(value, dict) or not isinstance(value.get("type"), str):
-        raise ProtocolError("A control message must be an object with a 'type'.")
-    return value
+    body = _json_object(raw)
+    if not isinstance(body.get("type"), str):
+        raise ProtocolError("A control message must have a 'type'.")
+    return body
 
 
-def _int(value: object, *, optional: bool = False) -> bool:
-    if value is None:
-        return optional
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _str(value: object, *, optional: bool = True) -> bool:
-    return (optional and value is None) or isinstance(value, str)
+def _count_or_null(value: object) -> bool:
+    return value is None or _count(value)
 
 
 def parse_agent_state(raw: str | bytes) -> AgentState:
@@ -202,11 +201,11 @@ def parse_agent_state(raw: str | bytes) -> AgentState:
         raise ProtocolError("An agent sends only 'state' control messages.")
     exit_state = body.get("exit")
     checks = (
-        _str(body.get("agent_id"), optional=False) and 0 < len(body["agent_id"]) <= 64,
+        _text(body.get("agent_id")) and 0 < len(body["agent_id"]) <= 64,
         isinstance(body.get("started"), bool),
-        _int(body.get("pid"), optional=True),
-        _str(body.get("host")),
-        _str(body.get("worker")),
+        _count_or_null(body.get("pid")),
+        _text_or_null(body.get("host")),
+        _text_or_null(body.get("worker")),
         isinstance(body.get("lost", False), bool),
         exit_state is None or isinstance(exit_state, dict),
     )
@@ -215,10 +214,10 @@ def parse_agent_state(raw: str | bytes) -> AgentState:
     state = None
     if exit_state is not None:
         if not (
-            _int(exit_state.get("exit_code"), optional=True)
-            and _str(exit_state.get("signal"))
-            and _int(exit_state.get("last_seq"))
-            and _str(exit_state.get("error"))
+            _count_or_null(exit_state.get("exit_code"))
+            and _text_or_null(exit_state.get("signal"))
+            and _count(exit_state.get("last_seq"))
+            and _text_or_null(exit_state.get("error"))
         ):
             raise ProtocolError("A 'state' message has a bad 'exit'.")
         state = ExitState(
@@ -242,15 +241,19 @@ def parse_server_message(raw: str | bytes) -> ServerToAgent:
     """Parse a control message from the server (agent side); raise :class:`ProtocolError`."""
     body = _object(raw)
     kind = body["type"]
-    if kind == "welcome" and _int(body.get("stored_seq")) and isinstance(body.get("cancel"), bool):
+    if (
+        kind == "welcome"
+        and _count(body.get("stored_seq"))
+        and isinstance(body.get("cancel"), bool)
+    ):
         return Welcome(body["stored_seq"], body["cancel"])
-    if kind == "ack" and _int(body.get("seq")):
+    if kind == "ack" and _count(body.get("seq")):
         return Ack(body["seq"])
     if kind == "cancel":
         return Cancel()
     if kind == "stdin" and isinstance(body.get("data"), str):
         return Input(body["data"])
-    if kind == "resize" and _int(body.get("cols")) and _int(body.get("rows")):
+    if kind == "resize" and _count(body.get("cols")) and _count(body.get("rows")):
         return Resize(body["cols"], body["rows"])
     if kind == "done":
         return Done()
