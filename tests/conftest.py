@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .support.dask_cluster import DaskCluster
+from .support.dask_cluster import DaskCluster, dask_server_config, two_worker_cluster
 from .support.jupyter import CANARY_TOKEN, Api
 
 pytest_plugins = ["pytest_jupyter.jupyter_server", "tests.support.client_fixtures"]
@@ -35,14 +35,8 @@ def run_executor(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def shared_dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     """One scheduler and two workers (one with GPU=1) for the tests that do not harm them."""
-    cluster = DaskCluster(tmp_path_factory.mktemp("dask"))
-    try:
-        cluster.start()
-        cluster.add_worker("cpu")
-        cluster.add_worker("gpu", resources="GPU=1")
+    with two_worker_cluster(tmp_path_factory.mktemp("dask")) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture
@@ -58,12 +52,7 @@ def jp_server_config(
         "NebulaApp": {"data_dir": str(tmp_path / "nebula-data"), **nebula_config},
     }
     if run_executor == "dask":
-        cluster: DaskCluster = request.getfixturevalue("shared_dask_cluster")
-        config["NebulaApp"]["default_executor"] = "dask"
-        # A stopped test server leaves its remote runs to "the next server"; their agents give
-        # up (and kill their trees) this soon, so they do not hold the shared workers' threads.
-        config["NebulaApp"]["agent_lost_timeout_seconds"] = 3.0
-        config["DaskExecutor"] = {"scheduler_address": cluster.address}
+        dask_server_config(config, request.getfixturevalue("shared_dask_cluster"))
     return config
 
 

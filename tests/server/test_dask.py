@@ -20,7 +20,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from ..support.dask_cluster import DaskCluster
+from ..support.dask_cluster import DaskCluster, two_worker_cluster
 from ..support.jupyter import CANARY_TOKEN, Api, child
 from ..support.processes import alive, read_pids
 from ..support.server_process import ServerProcess, free_port
@@ -32,14 +32,9 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[DaskCluster]:
-    cluster = DaskCluster(tmp_path / "dask")
-    try:
-        cluster.start()
-        cluster.add_worker("cpu")
-        cluster.add_worker("gpu", resources="GPU=1")
+    # Its own cluster: these tests kill workers and freeze agents.
+    with two_worker_cluster(tmp_path / "dask") as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

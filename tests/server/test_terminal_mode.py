@@ -15,6 +15,7 @@ from tornado.websocket import WebSocketClientConnection
 from nebula_jupyter.server.errors import NotATty, RunConflict
 
 from ..support.authorizers import DenyingAuthorizer, deny
+from ..support.dask_cluster import dask_server_config
 from ..support.jupyter import Api, both_executors, read_all
 from ..support.processes import running
 from ..support.waiting import wait_for
@@ -33,10 +34,7 @@ def jp_server_config(
         "NebulaApp": {"data_dir": str(tmp_path / "nebula-data"), **nebula_config},
     }
     if run_executor == "dask":
-        cluster = request.getfixturevalue("shared_dask_cluster")
-        config["NebulaApp"]["default_executor"] = "dask"
-        config["NebulaApp"]["agent_lost_timeout_seconds"] = 3.0  # see tests/conftest.py
-        config["DaskExecutor"] = {"scheduler_address": cluster.address}
+        dask_server_config(config, request.getfixturevalue("shared_dask_cluster"))
     return config
 
 

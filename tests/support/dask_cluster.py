@@ -14,7 +14,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -135,3 +137,26 @@ class DaskCluster:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@contextlib.contextmanager
+def two_worker_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
+    """A scheduler with workers "cpu" and "gpu" (the latter declaring GPU=1), stopped after."""
+    cluster = DaskCluster(tmp_path)
+    try:
+        cluster.start()
+        cluster.add_worker("cpu")
+        cluster.add_worker("gpu", resources="GPU=1")
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def dask_server_config(config: dict[str, Any], cluster: DaskCluster) -> dict[str, Any]:
+    """Make a test server's config send runs to ``cluster`` by default."""
+    config["NebulaApp"]["default_executor"] = "dask"
+    # A stopped test server leaves its remote runs to "the next server"; their agents give up
+    # (and kill their trees) this soon, so they do not hold the shared workers' threads.
+    config["NebulaApp"]["agent_lost_timeout_seconds"] = 3.0
+    config["DaskExecutor"] = {"scheduler_address": cluster.address}
+    return config
