@@ -323,28 +323,19 @@ class RunManager:
         writer = self._store_new(record)
         command = request.command
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+        # A remote run's base environment is its worker's, not this server's (CONTRACT §7).
+        base = self.config.child_env if executor.remote else self.config.env_factory()
         terminal_env = _TTY_ENV if request.tty else {}
-        if executor.remote:
-            env = {**self.config.child_env, **terminal_env, **request.env, RUN_ID_ENV: run_id}
-            job = link.AgentJob(
-                run_id=run_id,
-                url=self._agent_endpoint(run_id),
-                credential="",  # made by the run, stored only hashed
-                argv=argv,
-                cwd=str(cwd),
-                env=env,
-                tty=request.tty,
-                cancel_grace_seconds=self.config.timings.cancel_grace_seconds,
-                drain_timeout_seconds=self.config.timings.drain_timeout_seconds,
-                lost_timeout_seconds=self.config.agent_lost_timeout_seconds,
-            )
-            remote = self._remote_run(record, job, writer, request.resources)
-            self._live[run_id] = remote
-            remote.feed.publish_status(record)
-            await asyncio.shield(self._spawn(remote.start()))
-            return record.to_record()
-        env = {**self.config.env_factory(), **terminal_env, **request.env, RUN_ID_ENV: run_id}
+        env = {**base, **terminal_env, **request.env, RUN_ID_ENV: run_id}
         spec = LaunchSpec(argv=argv, cwd=cwd, env=env, tty=request.tty)
+        if executor.remote:
+            await self._start_remote(record, spec, writer, request.resources)
+        else:
+            await self._start_local(record, spec, writer)
+        return record.to_record()
+
+    async def _start_local(self, record: StoredRun, spec: LaunchSpec, writer: LogWriter) -> None:
+        """Queue a local run; wait for its spawn when it gets a slot at once."""
         run = LocalRun(
             record,
             spec,
@@ -354,13 +345,37 @@ class RunManager:
             timings=self.config.timings,
             on_end=self._on_run_end,
         )
-        self._live[run_id] = run
+        self._live[record.id] = run
         run.feed.publish_status(record)
         self._queue.append(run)
-        spawn = self._start_next().get(run_id)
+        spawn = self._start_next().get(record.id)
         if spawn is not None:
             await asyncio.shield(spawn)
-        return record.to_record()
+
+    async def _start_remote(
+        self,
+        record: StoredRun,
+        spec: LaunchSpec,
+        writer: LogWriter,
+        resources: dict[str, float],
+    ) -> None:
+        """Hand a remote run's agent to its executor; return once the engine holds it."""
+        job = link.AgentJob(
+            run_id=record.id,
+            url=self._agent_endpoint(record.id),
+            credential="",  # made by the run, stored only hashed
+            argv=spec.argv,
+            cwd=str(spec.cwd),
+            env=spec.env,
+            tty=spec.tty,
+            cancel_grace_seconds=self.config.timings.cancel_grace_seconds,
+            drain_timeout_seconds=self.config.timings.drain_timeout_seconds,
+            lost_timeout_seconds=self.config.agent_lost_timeout_seconds,
+        )
+        remote = self._remote_run(record, job, writer, resources)
+        self._live[record.id] = remote
+        remote.feed.publish_status(record)
+        await asyncio.shield(self._spawn(remote.start()))
 
     def _executor(self, request: RunRequest) -> Executor:
         name = request.executor or self.config.default_executor
